@@ -1,0 +1,15 @@
+//! candle building blocks for PBT-NAS: weight maps keyed by position, seeded parameter creation,
+//! inheritance with shrink-perturb, Adam with saveable state, and checkpoints.
+
+pub mod adam;
+pub mod checkpoint;
+pub mod inherit;
+pub mod init;
+pub mod seed;
+pub mod weights;
+
+pub use adam::{Adam, AdamConfig, AdamState, ParamState};
+pub use inherit::{inherit, searl_weight_mutation, ShadowRule, ShrinkPerturb, Transfer};
+pub use init::{Init, Params};
+pub use seed::derive_seed;
+pub use weights::{is_under, MemberState, WeightMap};

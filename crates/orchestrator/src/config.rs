@@ -1,0 +1,246 @@
+//! The run configuration (YAML), saved with every run.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use pbtnas_nn::ShrinkPerturb;
+use serde::{Deserialize, Serialize};
+
+/// Everything that defines a run. The `task` section belongs to the task crate named by its
+/// `kind`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Run name; the default run directory is `runs/<name>`.
+    pub name: String,
+    /// Base seed of every random decision and initialisation.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// Number of members N.
+    pub population: usize,
+    /// PBT steps each member trains (generations).
+    pub steps: u32,
+    pub strategy: StrategyConfig,
+    /// When to exploit; default: after every step but the last.
+    #[serde(default)]
+    pub exploit: ExploitSchedule,
+    /// Members trained at once; default: the number of cores.
+    #[serde(default)]
+    pub workers: Option<usize>,
+    /// Tries of a member-step before it is marked failed (worst fitness).
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    #[serde(default)]
+    pub checkpoints: CheckpointPolicy,
+    /// Search-space file (relative to this config file); default: the task's built-in space.
+    #[serde(default)]
+    pub space: Option<PathBuf>,
+    /// The task's own section; `kind` picks the task.
+    pub task: serde_json::Value,
+}
+
+fn default_seed() -> u64 {
+    31173
+}
+fn default_attempts() -> u32 {
+    2
+}
+
+/// The search strategy and its parameters (defaults: the paper's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum StrategyConfig {
+    /// PBT-NAS: mixing of two parents from the top with shrink-perturb. Ablations: `shrink_perturb:
+    /// [1, 0]` (copy exactly), `[0, 1]` (reinitialize), `mix_with_itself: true` (no mixing).
+    PbtNas {
+        #[serde(default = "quarter")]
+        mix_prob: f64,
+        #[serde(default = "quarter")]
+        parent_frac: f64,
+        #[serde(default = "three_quarters")]
+        survive_frac: f64,
+        #[serde(default = "paper_sp", with = "pair")]
+        shrink_perturb: ShrinkPerturb,
+        #[serde(default)]
+        mix_with_itself: bool,
+    },
+    /// SEARL-like mutation PBT: a copy of a top member, then plain copy, weight mutation or
+    /// architecture mutation with probability 1/3 each.
+    Searl {
+        #[serde(default = "quarter")]
+        parent_frac: f64,
+        #[serde(default = "three_quarters")]
+        survive_frac: f64,
+    },
+    /// Random search: every member trains independently. With `shrink_perturb_always`, every
+    /// member's whole state is shrink-perturbed at the start of every step but the first.
+    RandomSearch {
+        #[serde(default, with = "opt_pair")]
+        shrink_perturb_always: Option<ShrinkPerturb>,
+    },
+}
+
+fn quarter() -> f64 {
+    0.25
+}
+fn three_quarters() -> f64 {
+    0.75
+}
+fn paper_sp() -> ShrinkPerturb {
+    ShrinkPerturb::PAPER
+}
+
+mod pair {
+    use pbtnas_nn::ShrinkPerturb;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    pub fn serialize<S: Serializer>(v: &ShrinkPerturb, s: S) -> Result<S::Ok, S::Error> {
+        [v.shrink, v.perturb].serialize(s)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ShrinkPerturb, D::Error> {
+        let [shrink, perturb] = <[f64; 2]>::deserialize(d)?;
+        Ok(ShrinkPerturb { shrink, perturb })
+    }
+}
+
+mod opt_pair {
+    use pbtnas_nn::ShrinkPerturb;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    pub fn serialize<S: Serializer>(v: &Option<ShrinkPerturb>, s: S) -> Result<S::Ok, S::Error> {
+        v.map(|v| [v.shrink, v.perturb]).serialize(s)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ShrinkPerturb>, D::Error> {
+        Ok(Option::<[f64; 2]>::deserialize(d)?
+            .map(|[shrink, perturb]| ShrinkPerturb { shrink, perturb }))
+    }
+}
+
+/// Exploit before step `s` (0-based) when `s % every == 0`, or when `s >= always_from`.
+/// The paper's RL schedule (exploit every 200k frames before 1.5M, then every 100k, with steps of
+/// 100k frames) is `every: 2, always_from: 15`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExploitSchedule {
+    pub every: u32,
+    pub always_from: Option<u32>,
+}
+
+impl Default for ExploitSchedule {
+    fn default() -> Self {
+        Self {
+            every: 1,
+            always_from: None,
+        }
+    }
+}
+
+impl ExploitSchedule {
+    /// Whether to exploit between step `next - 1` and step `next`.
+    pub fn exploit_before(&self, next: u32) -> bool {
+        next % self.every.max(1) == 0 || self.always_from.is_some_and(|a| next >= a)
+    }
+}
+
+/// Which checkpoints are kept on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CheckpointPolicy {
+    /// Completed generations whose checkpoints are kept (besides those still needed and the
+    /// best-ever one). 0 keeps only what is needed.
+    pub keep_generations: u32,
+    /// Keep the best-ever member's checkpoint.
+    pub keep_best: bool,
+    /// Keep every checkpoint (overrides the above).
+    pub keep_all: bool,
+}
+
+impl Default for CheckpointPolicy {
+    fn default() -> Self {
+        Self {
+            keep_generations: 1,
+            keep_best: true,
+            keep_all: false,
+        }
+    }
+}
+
+impl RunConfig {
+    /// Reads a config file; a relative `space` path is resolved against the file's folder.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config {}", path.display()))?;
+        let mut cfg =
+            Self::from_yaml(&text).with_context(|| format!("in config {}", path.display()))?;
+        if let Some(space) = &cfg.space {
+            if space.is_relative() {
+                cfg.space = Some(path.parent().unwrap_or(Path::new(".")).join(space));
+            }
+        }
+        Ok(cfg)
+    }
+
+    /// Parses and validates a config.
+    pub fn from_yaml(text: &str) -> Result<Self> {
+        let cfg: Self = serde_norway::from_str(text)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// The `kind` of the task section.
+    pub fn task_kind(&self) -> Result<&str> {
+        self.task["kind"]
+            .as_str()
+            .context("the task section needs a 'kind' (e.g. 'kind: regression')")
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.population < 2 {
+            bail!("population must be at least 2, got {}", self.population);
+        }
+        if self.steps == 0 {
+            bail!("steps must be at least 1");
+        }
+        if self.workers == Some(0) || self.max_attempts == 0 {
+            bail!("workers and max_attempts must be at least 1");
+        }
+        let n = self.population;
+        let frac = |name: &str, f: f64| -> Result<usize> {
+            if !(0.0..=1.0).contains(&f) {
+                bail!("{name} must be in [0, 1], got {f}");
+            }
+            Ok(crate::strategy::selection::count(n, f))
+        };
+        match &self.strategy {
+            StrategyConfig::PbtNas {
+                mix_prob,
+                parent_frac,
+                survive_frac,
+                mix_with_itself,
+                ..
+            } => {
+                frac("mix_prob", *mix_prob)?;
+                let parents = frac("parent_frac", *parent_frac)?;
+                if parents < 2 && !mix_with_itself {
+                    bail!("parent_frac {parent_frac} of population {n} gives {parents} parents; mixing needs 2 (pop 6 in the paper uses 0.4)");
+                }
+                if frac("survive_frac", *survive_frac)? < parents.max(1) {
+                    bail!("survive_frac must keep at least the parents alive");
+                }
+            }
+            StrategyConfig::Searl {
+                parent_frac,
+                survive_frac,
+            } => {
+                let parents = frac("parent_frac", *parent_frac)?;
+                if parents < 2 {
+                    bail!("parent_frac {parent_frac} of population {n} gives {parents} parents; SEARL's tournament needs 2");
+                }
+                if frac("survive_frac", *survive_frac)? < parents {
+                    bail!("survive_frac must keep at least the parents alive");
+                }
+            }
+            StrategyConfig::RandomSearch { .. } => {}
+        }
+        self.task_kind()?;
+        Ok(())
+    }
+}

@@ -1,0 +1,595 @@
+//! The synchronous generational loop: train every pending member-step of the current generation
+//! on a pool of workers, then select and plan the next generation in one transaction.
+//!
+//! Every member-step is committed on its own (checkpoint file first, then its store row), so a
+//! killed run resumes with nothing lost and no finished step trained again; a step that was in
+//! flight is redone from the same inputs and seed.
+
+use std::collections::HashSet;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{anyhow, bail, Context, Result};
+use candle_core::Device;
+use pbtnas_genome::ops;
+use pbtnas_nn::checkpoint::{decode, encode};
+use pbtnas_nn::{derive_seed, inherit, searl_weight_mutation};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::checkpoints::CheckpointDir;
+use crate::config::RunConfig;
+use crate::progress::Progress;
+use crate::store::{NewTrial, Outcome, RunInfo, SqliteStore, Store, Trial, TrialStatus};
+use crate::strategy::{self, MemberRecord, PlanKind, SlotPlan, WeightSource};
+use crate::task::{StepContext, Task};
+
+/// Seed purposes (the first element of every derived seed path).
+mod purpose {
+    pub const INIT_POPULATION: u64 = 1;
+    pub const SELECT: u64 = 2;
+    pub const TRAIN: u64 = 3;
+    pub const INIT_WEIGHTS: u64 = 4;
+    pub const FRESH: u64 = 5;
+    pub const MUTATE: u64 = 6;
+}
+
+/// File names inside a run directory.
+pub mod layout {
+    pub const STORE: &str = "pbtnas.sqlite";
+    pub const CHECKPOINTS: &str = "checkpoints";
+    pub const CONFIG: &str = "config.yaml";
+    pub const SPACE: &str = "space.yaml";
+}
+
+/// How to run: where, and how talkative.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub run_dir: PathBuf,
+    pub quiet: bool,
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub generations: u32,
+    /// Best fitness after the first step.
+    pub initial_best: f64,
+    pub best: Trial,
+}
+
+/// Runs (or resumes) a search to the end. `config_text` is the YAML the user gave, copied into
+/// the run directory for reference.
+pub fn run<T: Task>(
+    task: &T,
+    cfg: &RunConfig,
+    config_text: &str,
+    opts: &RunOptions,
+) -> Result<RunSummary> {
+    let dir = &opts.run_dir;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create run directory {}", dir.display()))?;
+    let store = SqliteStore::open(&dir.join(layout::STORE))?;
+    let ckpts = CheckpointDir::open(dir.join(layout::CHECKPOINTS))?;
+    let progress = Progress::new(dir, opts.quiet);
+    let space = task.space();
+    // The space is identified by its id, not by the path it was read from.
+    let info = RunInfo {
+        config_json: serde_json::to_string(&RunConfig {
+            space: None,
+            ..cfg.clone()
+        })?,
+        space_id: space.id.clone(),
+        space_yaml: space.to_yaml(),
+    };
+    match store.open_run(&info)? {
+        None => {
+            std::fs::write(dir.join(layout::CONFIG), config_text)?;
+            std::fs::write(dir.join(layout::SPACE), &info.space_yaml)?;
+            progress.line(&format!(
+                "new run {} in {}: {} members x {} steps, space '{}' ({} genes, 10^{:.1} architectures)",
+                cfg.name,
+                dir.display(),
+                cfg.population,
+                cfg.steps,
+                space.name,
+                space.len(),
+                space.log10_size()
+            ));
+        }
+        Some(stored) => {
+            check_same_run(&stored, &info, dir)?;
+            let requeued = store.requeue_interrupted()?;
+            progress.line(&format!(
+                "resuming run {} in {} at generation {} ({requeued} interrupted step(s) to redo)",
+                cfg.name,
+                dir.display(),
+                store.latest_generation()?.map_or(0, |g| g)
+            ));
+        }
+    }
+    let runner = Runner {
+        task,
+        cfg,
+        store: &store,
+        ckpts: &ckpts,
+        progress: &progress,
+    };
+    runner.run()
+}
+
+fn check_same_run(stored: &RunInfo, info: &RunInfo, dir: &Path) -> Result<()> {
+    if stored.space_id != info.space_id {
+        bail!(
+            "run directory {} holds a run over another search space ({} vs {} now); use another run directory",
+            dir.display(),
+            stored.space_id,
+            info.space_id
+        );
+    }
+    if stored.config_json != info.config_json {
+        let a: serde_json::Value = serde_json::from_str(&stored.config_json)?;
+        let b: serde_json::Value = serde_json::from_str(&info.config_json)?;
+        let mut diffs = Vec::new();
+        diff_json("", &a, &b, &mut diffs);
+        bail!(
+            "run directory {} holds a run with another config ({}); resume it with `pbtnas run --resume {}` or pick another --run-dir",
+            dir.display(),
+            diffs.join("; "),
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+fn diff_json(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<String>) {
+    match (a, b) {
+        (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let null = serde_json::Value::Null;
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                diff_json(
+                    &p,
+                    x.get(k).unwrap_or(&null),
+                    y.get(k).unwrap_or(&null),
+                    out,
+                );
+            }
+        }
+        _ if a != b => out.push(format!("{path}: stored {a}, now {b}")),
+        _ => {}
+    }
+}
+
+struct Runner<'a, T: Task> {
+    task: &'a T,
+    cfg: &'a RunConfig,
+    store: &'a SqliteStore,
+    ckpts: &'a CheckpointDir,
+    progress: &'a Progress,
+}
+
+impl<T: Task> Runner<'_, T> {
+    fn seed(&self, path: &[u64]) -> u64 {
+        derive_seed(self.cfg.seed, path)
+    }
+
+    fn run(&self) -> Result<RunSummary> {
+        if self.store.latest_generation()?.is_none() {
+            self.insert_initial_population()?;
+        }
+        loop {
+            let g = self
+                .store
+                .latest_generation()?
+                .expect("generation 0 exists");
+            self.train_generation(g)?;
+            let trials = self.store.trials(g)?;
+            self.report_generation(g, &trials)?;
+            if g + 1 >= self.cfg.steps {
+                self.store.mark_complete()?;
+                self.collect_garbage(g)?;
+                return self.summary(g);
+            }
+            self.plan_next_generation(g, &trials)?;
+            self.collect_garbage(g)?;
+        }
+    }
+
+    fn insert_initial_population(&self) -> Result<()> {
+        let space = self.task.space();
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed(&[purpose::INIT_POPULATION]));
+        let genomes = ops::stratified_population(space, self.cfg.population, &mut rng);
+        let trials: Vec<NewTrial> = genomes
+            .into_iter()
+            .enumerate()
+            .map(|(slot, genome)| NewTrial {
+                generation: 0,
+                slot,
+                plan: SlotPlan {
+                    slot,
+                    genome,
+                    kind: PlanKind::Init,
+                    parent: None,
+                    donor: None,
+                    replaced: Vec::new(),
+                    transfer: None,
+                    weight_mutation: false,
+                },
+                origin: vec![slot; space.len()],
+                parent_ckpt: None,
+                donor_ckpt: None,
+                train_seed: self.seed(&[purpose::TRAIN, 0, slot as u64]),
+            })
+            .collect();
+        self.store
+            .insert_generation(0, &trials, &serde_json::json!({"kind": "init"}))
+    }
+
+    /// Trains every unfinished trial of generation `g` on `workers` threads.
+    fn train_generation(&self, g: u32) -> Result<()> {
+        let todo: Vec<Trial> = self
+            .store
+            .trials(g)?
+            .into_iter()
+            .filter(|t| matches!(t.status, TrialStatus::Pending | TrialStatus::Running))
+            .collect();
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let n = self.cfg.population;
+        let remaining_later = (self.cfg.steps - g - 1) as usize * n;
+        let queue = Mutex::new(todo);
+        let left = Mutex::new(queue.lock().expect("queue").len());
+        let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(Vec::new());
+        let workers = self.cfg.workers.unwrap_or_else(default_workers).max(1);
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| loop {
+                    let Some(trial) = queue.lock().expect("queue").pop() else {
+                        break;
+                    };
+                    match self.run_trial(&trial) {
+                        // Failed, will be retried after the others.
+                        Ok(TrialStatus::Pending) => queue.lock().expect("queue").insert(0, trial),
+                        Ok(status) => {
+                            let mut l = left.lock().expect("left");
+                            *l -= 1;
+                            self.report_trial(g, trial.spec.slot, status, *l, remaining_later);
+                        }
+                        Err(e) => {
+                            errors.lock().expect("errors").push(e);
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        match errors.into_inner().expect("errors").into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Runs one trial and records its outcome. Errors of the task (and panics) are recorded in
+    /// the store; only store/IO failures are returned.
+    fn run_trial(&self, trial: &Trial) -> Result<TrialStatus> {
+        let (g, slot) = (trial.spec.generation, trial.spec.slot);
+        self.store.start_trial(g, slot)?;
+        let started = Instant::now();
+        let result = catch_unwind(AssertUnwindSafe(|| self.execute(trial)))
+            .unwrap_or_else(|p| Err(anyhow!("panicked: {}", panic_message(&p))));
+        let outcome = match result {
+            Ok((fitness, ckpt, mut metrics)) => {
+                metrics.insert("time/step_s".into(), started.elapsed().as_secs_f64());
+                Outcome::Done {
+                    fitness,
+                    ckpt,
+                    metrics,
+                }
+            }
+            Err(e) => {
+                self.progress
+                    .line(&format!("gen {g} slot {slot}: error: {e:#}"));
+                Outcome::Error(format!("{e:#}"))
+            }
+        };
+        self.store
+            .finish_trial(g, slot, &outcome, self.cfg.max_attempts)
+    }
+
+    /// Builds the member's starting state from its plan, trains, evaluates and checkpoints it.
+    fn execute(&self, trial: &Trial) -> Result<(f64, String, crate::task::Metrics)> {
+        let spec = &trial.spec;
+        let plan = &spec.plan;
+        let task = self.task;
+        task.space().validate(&plan.genome)?;
+        let load = |sha: &str| -> Result<pbtnas_nn::MemberState> {
+            Ok(decode(&self.ckpts.get(sha)?, &Device::Cpu)?.0)
+        };
+        let mut state = match &spec.parent_ckpt {
+            Some(sha) => load(sha)?,
+            None => task.fresh_state(
+                &plan.genome,
+                derive_seed(spec.train_seed, &[purpose::INIT_WEIGHTS]),
+            )?,
+        };
+        if let Some(transfer) = &plan.transfer {
+            let fresh = task.fresh_state(
+                &plan.genome,
+                derive_seed(spec.train_seed, &[purpose::FRESH]),
+            )?;
+            let donor = match (plan.donor, &spec.donor_ckpt) {
+                (Some(WeightSource::Fresh), _) => fresh.clone(),
+                (Some(WeightSource::Slot(_)), Some(sha)) => load(sha)?,
+                (Some(WeightSource::Slot(s)), None) => bail!("donor slot {s} has no checkpoint"),
+                (None, _) => bail!("a transfer without a donor"),
+            };
+            state = inherit(&state, &donor, &fresh, transfer)?;
+        }
+        if plan.weight_mutation {
+            searl_weight_mutation(
+                &mut state.weights,
+                derive_seed(spec.train_seed, &[purpose::MUTATE]),
+            )?;
+        }
+        let mut member = task.load(&plan.genome, state)?;
+        let ctx = StepContext {
+            generation: spec.generation,
+            slot: spec.slot,
+            seed: spec.train_seed,
+        };
+        let mut metrics = task.train_step(&mut member, &ctx)?;
+        let eval = task.evaluate(&mut member, &ctx)?;
+        if eval.fitness.is_nan() {
+            bail!("fitness is NaN");
+        }
+        metrics.extend(eval.metrics);
+        let header = serde_json::json!({
+            "genome": plan.genome.to_string(),
+            "generation": spec.generation,
+            "slot": spec.slot,
+            "fitness": eval.fitness,
+        });
+        let bytes = encode(&task.save(&member)?, &header)?;
+        let sha = self.ckpts.put(&bytes)?;
+        Ok((eval.fitness, sha, metrics))
+    }
+
+    fn plan_next_generation(&self, g: u32, trials: &[Trial]) -> Result<()> {
+        let space = self.task.space();
+        let records: Vec<MemberRecord> = trials
+            .iter()
+            .map(|t| MemberRecord {
+                slot: t.spec.slot,
+                genome: t.spec.plan.genome.clone(),
+                fitness: if t.status == TrialStatus::Done {
+                    t.fitness
+                } else {
+                    None
+                },
+            })
+            .collect();
+        let next = g + 1;
+        let exploit = self.cfg.exploit.exploit_before(next);
+        let plans = if exploit {
+            let mut rng = ChaCha8Rng::seed_from_u64(self.seed(&[purpose::SELECT, g as u64]));
+            strategy::from_config(&self.cfg.strategy).next_generation(&records, space, &mut rng)?
+        } else {
+            records.iter().map(SlotPlan::survivor).collect()
+        };
+        if plans.len() != records.len() || plans.iter().enumerate().any(|(i, p)| p.slot != i) {
+            bail!(
+                "strategy returned {} plans not in slot order for {} members",
+                plans.len(),
+                records.len()
+            );
+        }
+        let ckpt_of = |s: usize| {
+            trials[s]
+                .ckpt
+                .clone()
+                .or_else(|| trials[s].spec.parent_ckpt.clone())
+        };
+        let new: Vec<NewTrial> = plans
+            .into_iter()
+            .map(|plan| {
+                let slot = plan.slot;
+                let mut origin = plan.parent.map_or_else(
+                    || vec![slot; space.len()],
+                    |p| trials[p].spec.origin.clone(),
+                );
+                if let Some(WeightSource::Slot(d)) = plan.donor {
+                    for &gene in &plan.replaced {
+                        origin[gene] = trials[d].spec.origin[gene];
+                    }
+                }
+                NewTrial {
+                    generation: next,
+                    slot,
+                    origin,
+                    parent_ckpt: plan.parent.and_then(ckpt_of),
+                    donor_ckpt: match plan.donor {
+                        Some(WeightSource::Slot(d)) => ckpt_of(d),
+                        _ => None,
+                    },
+                    train_seed: self.seed(&[purpose::TRAIN, next as u64, slot as u64]),
+                    plan,
+                }
+            })
+            .collect();
+        let changes: Vec<String> = new
+            .iter()
+            .filter(|t| t.plan.kind != PlanKind::Survivor)
+            .map(describe_plan)
+            .collect();
+        if !changes.is_empty() {
+            self.progress
+                .line(&format!("  next generation: {}", changes.join(", ")));
+        }
+        let event =
+            serde_json::json!({"kind": if exploit { "exploit" } else { "continue" }, "after": g});
+        self.store.insert_generation(next, &new, &event)
+    }
+
+    fn report_trial(&self, g: u32, slot: usize, status: TrialStatus, left: usize, later: usize) {
+        let eta = self.progress.step_done(left + later);
+        let trial = self
+            .store
+            .trials(g)
+            .ok()
+            .and_then(|t| t.into_iter().nth(slot));
+        let what = match (status, trial.as_ref().and_then(|t| t.fitness)) {
+            (TrialStatus::Done, Some(f)) => format!("fitness {f:.5}"),
+            _ => "FAILED (ranked last)".to_string(),
+        };
+        self.progress.line(&format!(
+            "  [gen {}/{}] slot {slot:>2} {what}  ({left} left in generation, ETA {eta})",
+            g + 1,
+            self.cfg.steps
+        ));
+    }
+
+    fn report_generation(&self, g: u32, trials: &[Trial]) -> Result<()> {
+        let mut f: Vec<f64> = trials.iter().filter_map(|t| t.fitness).collect();
+        f.sort_by(|a, b| b.total_cmp(a));
+        let best = f.first().copied().unwrap_or(f64::NAN);
+        let median = if f.is_empty() {
+            f64::NAN
+        } else {
+            f[f.len() / 2]
+        };
+        let all = self.store.all_trials()?;
+        let ever = best_trial(&all).map_or(String::from("-"), |t| {
+            format!(
+                "{:.5} (gen {} slot {})",
+                t.fitness.unwrap_or(f64::NAN),
+                t.spec.generation + 1,
+                t.spec.slot
+            )
+        });
+        let failed = trials
+            .iter()
+            .filter(|t| t.status == TrialStatus::Failed)
+            .count();
+        self.progress.line(&format!(
+            "gen {}/{} | best {best:.5} | median {median:.5} | best ever {ever}{} | elapsed {}",
+            g + 1,
+            self.cfg.steps,
+            if failed > 0 {
+                format!(" | {failed} failed")
+            } else {
+                String::new()
+            },
+            self.progress.elapsed()
+        ));
+        Ok(())
+    }
+
+    /// Deletes checkpoints no longer referenced: keeps the last `keep_generations` completed
+    /// generations, the inputs of the newest generation, and the best-ever member.
+    fn collect_garbage(&self, completed: u32) -> Result<()> {
+        let policy = self.cfg.checkpoints;
+        if policy.keep_all {
+            return Ok(());
+        }
+        let all = self.store.all_trials()?;
+        let newest = all.iter().map(|t| t.spec.generation).max().unwrap_or(0);
+        let mut keep: HashSet<String> = HashSet::new();
+        for t in &all {
+            let recent = t.spec.generation + policy.keep_generations > completed;
+            let current = t.spec.generation == completed && newest == completed;
+            if recent || current {
+                keep.extend(t.ckpt.clone());
+            }
+            if t.spec.generation == newest {
+                keep.extend(t.spec.parent_ckpt.clone());
+                keep.extend(t.spec.donor_ckpt.clone());
+            }
+        }
+        if policy.keep_best {
+            keep.extend(best_trial(&all).and_then(|t| t.ckpt.clone()));
+        }
+        self.ckpts.retain(&keep)?;
+        Ok(())
+    }
+
+    fn summary(&self, last: u32) -> Result<RunSummary> {
+        let all = self.store.all_trials()?;
+        let initial_best = all
+            .iter()
+            .filter(|t| t.spec.generation == 0)
+            .filter_map(|t| t.fitness)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let best = best_trial(&all)
+            .cloned()
+            .context("no member finished a step")?;
+        self.progress.line(&format!(
+            "done: best fitness {:.5} (gen {} slot {}, genome {}); best after the first step {:.5}",
+            best.fitness.unwrap_or(f64::NAN),
+            best.spec.generation + 1,
+            best.spec.slot,
+            best.spec.plan.genome,
+            initial_best
+        ));
+        Ok(RunSummary {
+            generations: last + 1,
+            initial_best,
+            best,
+        })
+    }
+}
+
+/// The best finished trial of a run (ties: earliest).
+pub fn best_trial(trials: &[Trial]) -> Option<&Trial> {
+    trials
+        .iter()
+        .filter(|t| t.status == TrialStatus::Done && t.fitness.is_some())
+        .fold(None, |best: Option<&Trial>, t| match best {
+            Some(b) if b.fitness >= t.fitness => Some(b),
+            _ => Some(t),
+        })
+}
+
+/// A one-word-ish description of how a slot's member was made: `5<-2x4[1,3]`, `7<-1 wmut`.
+pub fn describe_plan(t: &NewTrial) -> String {
+    let p = &t.plan;
+    let parent = p.parent.map_or("-".to_string(), |s| s.to_string());
+    match p.kind {
+        PlanKind::Child => {
+            let donor = match p.donor {
+                Some(WeightSource::Slot(d)) => d.to_string(),
+                _ => "?".into(),
+            };
+            let genes: Vec<String> = p.replaced.iter().map(|g| g.to_string()).collect();
+            format!("{}<-{parent}x{donor}[{}]", p.slot, genes.join(","))
+        }
+        PlanKind::Copy => format!("{}<-{parent} copy", p.slot),
+        PlanKind::WeightMutation => format!("{}<-{parent} wmut", p.slot),
+        PlanKind::ArchMutation => format!(
+            "{}<-{parent} amut[{}]",
+            p.slot,
+            p.replaced.first().map_or(0, |g| *g)
+        ),
+        PlanKind::Perturbed => format!("{} sp", p.slot),
+        PlanKind::Init | PlanKind::Survivor => format!("{}", p.slot),
+    }
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}

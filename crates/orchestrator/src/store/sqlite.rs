@@ -1,0 +1,327 @@
+//! The embedded SQLite store (`<run dir>/pbtnas.sqlite`, WAL mode).
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context, Result};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+
+use super::{NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus};
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trials (
+    generation INTEGER NOT NULL,
+    slot INTEGER NOT NULL,
+    genome TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    origin TEXT NOT NULL,
+    parent_ckpt TEXT,
+    donor_ckpt TEXT,
+    train_seed INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    fitness REAL,
+    ckpt TEXT,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    error TEXT,
+    started_at REAL,
+    finished_at REAL,
+    PRIMARY KEY (generation, slot)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    generation INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+";
+
+/// A run store in one SQLite file.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn status_str(s: TrialStatus) -> &'static str {
+    match s {
+        TrialStatus::Pending => "pending",
+        TrialStatus::Running => "running",
+        TrialStatus::Done => "done",
+        TrialStatus::Failed => "failed",
+    }
+}
+
+fn parse_status(s: &str) -> Result<TrialStatus> {
+    Ok(match s {
+        "pending" => TrialStatus::Pending,
+        "running" => TrialStatus::Running,
+        "done" => TrialStatus::Done,
+        "failed" => TrialStatus::Failed,
+        other => bail!("unknown trial status '{other}' in store"),
+    })
+}
+
+const TRIAL_COLUMNS: &str = "generation, slot, plan, origin, parent_ckpt, donor_ckpt, train_seed, status, attempts, failures, fitness, ckpt, metrics, error, started_at, finished_at";
+
+fn trial_from_row(row: &Row) -> Result<Trial> {
+    let plan: String = row.get(2)?;
+    let origin: String = row.get(3)?;
+    let metrics: String = row.get(12)?;
+    let status: String = row.get(7)?;
+    Ok(Trial {
+        spec: NewTrial {
+            generation: row.get(0)?,
+            slot: row.get::<_, i64>(1)? as usize,
+            plan: serde_json::from_str(&plan).context("stored plan")?,
+            origin: serde_json::from_str(&origin).context("stored origin")?,
+            parent_ckpt: row.get(4)?,
+            donor_ckpt: row.get(5)?,
+            train_seed: row.get::<_, i64>(6)? as u64,
+        },
+        status: parse_status(&status)?,
+        attempts: row.get(8)?,
+        failures: row.get(9)?,
+        fitness: row.get(10)?,
+        ckpt: row.get(11)?,
+        metrics: serde_json::from_str(&metrics).context("stored metrics")?,
+        error: row.get(13)?,
+        started_at: row.get(14)?,
+        finished_at: row.get(15)?,
+    })
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store file.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open store {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.execute_batch(SCHEMA)?;
+        let version: Option<String> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match version {
+            None => {
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
+                    [SCHEMA_VERSION.to_string()],
+                )?;
+            }
+            Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            Some(v) => bail!(
+                "store {} has schema version {v}; this pbtnas reads version {SCHEMA_VERSION}",
+                path.display()
+            ),
+        }
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// Opens the store of an existing run directory; never creates one.
+    pub fn open_existing(path: &Path) -> Result<Self> {
+        if !path.exists() {
+            bail!(
+                "no run store at {} (is this a run directory?)",
+                path.display()
+            );
+        }
+        Self::open(path)
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().expect("store lock")
+    }
+
+    fn query_trials(&self, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Trial>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {TRIAL_COLUMNS} FROM trials {filter} ORDER BY generation, slot"
+        ))?;
+        let mut rows = stmt.query(args)?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(trial_from_row(row)?);
+        }
+        Ok(out)
+    }
+}
+
+impl Store for SqliteStore {
+    fn open_run(&self, info: &RunInfo) -> Result<Option<RunInfo>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let get = |k: &str| -> rusqlite::Result<Option<String>> {
+            tx.query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                .optional()
+        };
+        if let Some(config_json) = get("config")? {
+            let stored = RunInfo {
+                config_json,
+                space_id: get("space_id")?.unwrap_or_default(),
+                space_yaml: get("space_yaml")?.unwrap_or_default(),
+            };
+            return Ok(Some(stored));
+        }
+        for (k, v) in [
+            ("config", &info.config_json),
+            ("space_id", &info.space_id),
+            ("space_yaml", &info.space_yaml),
+        ] {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)",
+                params![k, v],
+            )?;
+        }
+        tx.commit()?;
+        Ok(None)
+    }
+
+    fn insert_generation(
+        &self,
+        generation: u32,
+        trials: &[NewTrial],
+        event: &serde_json::Value,
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let exists: i64 = tx.query_row(
+            "SELECT COUNT(*) FROM trials WHERE generation = ?1",
+            [generation],
+            |r| r.get(0),
+        )?;
+        if exists > 0 {
+            bail!("generation {generation} already exists in the store");
+        }
+        for t in trials {
+            tx.execute(
+                &format!("INSERT INTO trials (generation, slot, genome, plan, origin, parent_ckpt, donor_ckpt, train_seed, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, '{}')", status_str(TrialStatus::Pending)),
+                params![
+                    generation,
+                    t.slot as i64,
+                    t.plan.genome.to_string(),
+                    serde_json::to_string(&t.plan)?,
+                    serde_json::to_string(&t.origin)?,
+                    t.parent_ckpt,
+                    t.donor_ckpt,
+                    t.train_seed as i64,
+                ],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO events (generation, kind, payload, created_at) VALUES (?1, 'generation', ?2, ?3)",
+            params![generation, event.to_string(), now()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn latest_generation(&self) -> Result<Option<u32>> {
+        Ok(self
+            .conn()
+            .query_row("SELECT MAX(generation) FROM trials", [], |r| r.get(0))?)
+    }
+
+    fn trials(&self, generation: u32) -> Result<Vec<Trial>> {
+        self.query_trials("WHERE generation = ?1", [generation])
+    }
+
+    fn all_trials(&self) -> Result<Vec<Trial>> {
+        self.query_trials("", [])
+    }
+
+    fn requeue_interrupted(&self) -> Result<usize> {
+        Ok(self.conn().execute(
+            "UPDATE trials SET status = 'pending' WHERE status = 'running'",
+            [],
+        )?)
+    }
+
+    fn start_trial(&self, generation: u32, slot: usize) -> Result<()> {
+        let n = self.conn().execute(
+            "UPDATE trials SET status = 'running', attempts = attempts + 1, started_at = ?3 WHERE generation = ?1 AND slot = ?2 AND status = 'pending'",
+            params![generation, slot as i64, now()],
+        )?;
+        if n != 1 {
+            bail!("trial (generation {generation}, slot {slot}) is not pending");
+        }
+        Ok(())
+    }
+
+    fn finish_trial(
+        &self,
+        generation: u32,
+        slot: usize,
+        outcome: &Outcome,
+        max_failures: u32,
+    ) -> Result<TrialStatus> {
+        let conn = self.conn();
+        let key = params![generation, slot as i64];
+        match outcome {
+            Outcome::Done {
+                fitness,
+                ckpt,
+                metrics,
+            } => {
+                conn.execute(
+                    "UPDATE trials SET status = 'done', fitness = ?3, ckpt = ?4, metrics = ?5, error = NULL, finished_at = ?6 WHERE generation = ?1 AND slot = ?2",
+                    params![generation, slot as i64, fitness, ckpt, serde_json::to_string(metrics)?, now()],
+                )?;
+                Ok(TrialStatus::Done)
+            }
+            Outcome::Error(message) => {
+                let failures: u32 = conn.query_row(
+                    "SELECT failures FROM trials WHERE generation = ?1 AND slot = ?2",
+                    key,
+                    |r| r.get(0),
+                )?;
+                let status = if failures + 1 >= max_failures {
+                    TrialStatus::Failed
+                } else {
+                    TrialStatus::Pending
+                };
+                conn.execute(
+                    "UPDATE trials SET status = ?3, failures = failures + 1, error = ?4, finished_at = ?5 WHERE generation = ?1 AND slot = ?2",
+                    params![generation, slot as i64, status_str(status), message, now()],
+                )?;
+                Ok(status)
+            }
+        }
+    }
+
+    fn mark_complete(&self) -> Result<()> {
+        self.conn().execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('complete', '1')",
+            [],
+        )?;
+        Ok(())
+    }
+
+    fn is_complete(&self) -> Result<bool> {
+        Ok(self
+            .conn()
+            .query_row("SELECT value FROM meta WHERE key = 'complete'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()?
+            .is_some())
+    }
+}

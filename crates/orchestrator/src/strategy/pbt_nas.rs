@@ -1,0 +1,66 @@
+//! PBT-NAS (spec §1.4–1.6): the bottom slots are replaced by children that mix a fitter parent
+//! with a donor from the top, layer by layer, with shrink-perturb of the donor's layers.
+
+use anyhow::Result;
+use pbtnas_genome::{ops, SearchSpace};
+use pbtnas_nn::{ShadowRule, ShrinkPerturb, Transfer};
+use rand_chacha::ChaCha8Rng;
+
+use super::selection::select;
+use super::{MemberRecord, PlanKind, SlotPlan, Strategy, WeightSource};
+
+/// PBT-NAS and its ablations (copy, reinit via `shrink_perturb`; no mixing via `mix_with_itself`).
+#[derive(Debug, Clone)]
+pub struct PbtNas {
+    pub mix_prob: f64,
+    pub parent_frac: f64,
+    pub survive_frac: f64,
+    pub shrink_perturb: ShrinkPerturb,
+    pub mix_with_itself: bool,
+}
+
+impl Strategy for PbtNas {
+    fn next_generation(
+        &self,
+        records: &[MemberRecord],
+        space: &SearchSpace,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Vec<SlotPlan>> {
+        let sel = select(records, self.parent_frac, self.survive_frac)?;
+        let mut plans: Vec<SlotPlan> = records.iter().map(SlotPlan::survivor).collect();
+        for &slot in &sel.replaced {
+            let (parent, drawn_donor) = if self.mix_with_itself && sel.parents.len() < 2 {
+                (sel.parents[0], sel.parents[0])
+            } else {
+                sel.draw_pair(rng)
+            };
+            let donor = if self.mix_with_itself {
+                parent
+            } else {
+                drawn_donor
+            };
+            let (genome, replaced) = ops::mix(
+                &records[parent].genome,
+                &records[donor].genome,
+                self.mix_prob,
+                rng,
+            )?;
+            plans[slot] = SlotPlan {
+                slot,
+                genome,
+                kind: PlanKind::Child,
+                parent: Some(parent),
+                donor: Some(WeightSource::Slot(donor)),
+                transfer: Some(Transfer {
+                    positions: space.positions_of(&replaced),
+                    rule: self.shrink_perturb,
+                    shadows: ShadowRule::CopyDonor,
+                    reset_optimizer: true,
+                }),
+                replaced,
+                weight_mutation: false,
+            };
+        }
+        Ok(plans)
+    }
+}

@@ -1,0 +1,42 @@
+//! Random search (spec §2): members train independently; optionally every member is
+//! shrink-perturbed as a whole at the start of every step but the first.
+
+use anyhow::Result;
+use pbtnas_genome::SearchSpace;
+use pbtnas_nn::{ShadowRule, ShrinkPerturb, Transfer};
+use rand_chacha::ChaCha8Rng;
+
+use super::{MemberRecord, PlanKind, SlotPlan, Strategy, WeightSource};
+
+/// Random search over the stratified initial population.
+#[derive(Debug, Clone)]
+pub struct RandomSearch {
+    pub shrink_perturb_always: Option<ShrinkPerturb>,
+}
+
+impl Strategy for RandomSearch {
+    fn next_generation(
+        &self,
+        records: &[MemberRecord],
+        _space: &SearchSpace,
+        _rng: &mut ChaCha8Rng,
+    ) -> Result<Vec<SlotPlan>> {
+        Ok(records
+            .iter()
+            .map(|r| {
+                let mut plan = SlotPlan::survivor(r);
+                if let Some(rule) = self.shrink_perturb_always {
+                    plan.kind = PlanKind::Perturbed;
+                    plan.donor = Some(WeightSource::Slot(r.slot));
+                    plan.transfer = Some(Transfer {
+                        positions: vec![String::new()],
+                        rule,
+                        shadows: ShadowRule::Keep,
+                        reset_optimizer: false,
+                    });
+                }
+                plan
+            })
+            .collect())
+    }
+}

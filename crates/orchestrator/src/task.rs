@@ -1,0 +1,71 @@
+//! The `Task` trait: what a task crate implements so the orchestrator can search over it.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use pbtnas_genome::{Genome, SearchSpace};
+use pbtnas_nn::MemberState;
+
+/// Named scalar results of a step (losses, timings, evaluation scores).
+pub type Metrics = BTreeMap<String, f64>;
+
+/// Where and with which seed a member-step runs.
+#[derive(Debug, Clone)]
+pub struct StepContext {
+    /// 0-based PBT step (generation) being trained.
+    pub generation: u32,
+    /// Population slot of the member.
+    pub slot: usize,
+    /// Seed for everything random in this step (batches, noise, environment).
+    pub seed: u64,
+}
+
+/// A member's fitness (higher is better) and the metrics behind it.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    pub fitness: f64,
+    pub metrics: Metrics,
+}
+
+/// A task the orchestrator can search: it builds members from genomes, trains them for one PBT
+/// step, evaluates them, and converts them to and from a [`MemberState`].
+///
+/// Contract for weight inheritance to work:
+/// - every tensor that belongs to a gene's position lives under that position's name
+///   (`net.l2.weight` for position `net.l2`), whatever option the gene holds, and the same option
+///   always creates the same names and shapes;
+/// - tensors that must be copied as-is on inheritance (EMA generator, target critic) go in
+///   [`MemberState::shadows`] under the names of the weights they follow;
+/// - optimizer state goes in [`MemberState::optimizers`], keyed by weight name;
+/// - [`Task::init`] is deterministic in (genome, seed).
+///
+/// Adding a task = a crate with a type implementing this trait, its config section, and a space
+/// file; see `crates/task-regression` for a complete small example.
+pub trait Task: Sync {
+    /// A member being trained: models, optimizers, and anything else that lives for one step.
+    type Member: Send;
+
+    /// The search space members are drawn from.
+    fn space(&self) -> &SearchSpace;
+
+    /// A freshly initialised member.
+    fn init(&self, genome: &Genome, seed: u64) -> Result<Self::Member>;
+
+    /// A member rebuilt from a saved or inherited state. Optimizer state for parameters that are
+    /// missing or reshaped starts fresh.
+    fn load(&self, genome: &Genome, state: MemberState) -> Result<Self::Member>;
+
+    /// The member's state, to checkpoint and to inherit from.
+    fn save(&self, member: &Self::Member) -> Result<MemberState>;
+
+    /// Trains the member for one PBT step.
+    fn train_step(&self, member: &mut Self::Member, ctx: &StepContext) -> Result<Metrics>;
+
+    /// Evaluates the member at the end of a step.
+    fn evaluate(&self, member: &mut Self::Member, ctx: &StepContext) -> Result<Evaluation>;
+
+    /// The state of a freshly initialised member: the "fresh" side of shrink-perturb.
+    fn fresh_state(&self, genome: &Genome, seed: u64) -> Result<MemberState> {
+        self.save(&self.init(genome, seed)?)
+    }
+}

@@ -1,0 +1,140 @@
+//! `pbtnas`: the command line. Thin: parse arguments, load the config, pick the task, call the
+//! orchestrator.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use pbtnas_genome::SearchSpace;
+use pbtnas_orchestrator::runner::layout;
+use pbtnas_orchestrator::{status, RunConfig, RunOptions, RunSummary};
+use pbtnas_task_regression::RegressionTask;
+
+/// The quick default: PBT-NAS on the regression task, a couple of minutes on 2 cores.
+const QUICK_CONFIG: &str = include_str!("../configs/quick.yaml");
+
+#[derive(Parser)]
+#[command(
+    name = "pbtnas",
+    version,
+    about = "Neural architecture search by population based training with architecture mixing and shrink-perturb"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a search, or continue it if its run directory already holds it.
+    Run {
+        /// Config file (YAML); without one, the embedded quick default (configs/quick.yaml).
+        config: Option<PathBuf>,
+        /// Run directory; default: runs/<name>.
+        #[arg(long)]
+        run_dir: Option<PathBuf>,
+        /// Continue the run in this directory with its saved config.
+        #[arg(long, conflicts_with_all = ["config", "run_dir"])]
+        resume: Option<PathBuf>,
+        /// No progress output on the terminal (log.txt in the run directory still gets it).
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Show the population table of a run's newest generation.
+    Status {
+        run_dir: PathBuf,
+        /// Every trial of the run (plans, lineage, fitness) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() {
+    if let Err(e) = real_main() {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn real_main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Run {
+            config,
+            run_dir,
+            resume,
+            quiet,
+        } => {
+            let (cfg, text, run_dir) = match (config, resume) {
+                (_, Some(dir)) => {
+                    let text = read(&dir.join(layout::CONFIG))?;
+                    let mut cfg = RunConfig::from_yaml(&text)?;
+                    cfg.space = Some(dir.join(layout::SPACE));
+                    (cfg, text, dir)
+                }
+                (Some(path), None) => {
+                    let cfg = RunConfig::from_file(&path)?;
+                    let dir = run_dir.unwrap_or_else(|| Path::new("runs").join(&cfg.name));
+                    (cfg, read(&path)?, dir)
+                }
+                (None, None) => {
+                    let cfg =
+                        RunConfig::from_yaml(QUICK_CONFIG).context("embedded quick config")?;
+                    let dir = run_dir.unwrap_or_else(|| Path::new("runs").join(&cfg.name));
+                    (cfg, QUICK_CONFIG.to_string(), dir)
+                }
+            };
+            let summary = run_task(
+                &cfg,
+                &text,
+                &RunOptions {
+                    run_dir: run_dir.clone(),
+                    quiet,
+                },
+            )?;
+            println!(
+                "best fitness {:.6} (generation {}, slot {}), best after the first step {:.6}\ngenome {}\nrun directory: {}  (see `pbtnas status {}`)",
+                summary.best.fitness.unwrap_or(f64::NAN),
+                summary.best.spec.generation + 1,
+                summary.best.spec.slot,
+                summary.initial_best,
+                summary.best.spec.plan.genome,
+                run_dir.display(),
+                run_dir.display()
+            );
+            Ok(())
+        }
+        Command::Status { run_dir, json } => {
+            let (trials, complete) = status::load(&run_dir)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&status::to_json(&trials, complete))?
+                );
+            } else {
+                print!("{}", status::table(&trials, complete));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Picks the task named by the config and runs the search over it.
+fn run_task(cfg: &RunConfig, text: &str, opts: &RunOptions) -> Result<RunSummary> {
+    let space = |default: fn() -> SearchSpace| -> Result<SearchSpace> {
+        Ok(match &cfg.space {
+            Some(path) => SearchSpace::from_file(path)?,
+            None => default(),
+        })
+    };
+    match cfg.task_kind()? {
+        "regression" => {
+            let task = RegressionTask::new(&cfg.task, space(RegressionTask::default_space)?)?;
+            pbtnas_orchestrator::run(&task, cfg, text, opts)
+        }
+        other => bail!("unknown task kind '{other}' (available: regression)"),
+    }
+}

@@ -64,33 +64,28 @@ fn real_main() -> Result<()> {
             resume,
             quiet,
         } => {
-            let (cfg, text, run_dir) = match (config, resume) {
+            let (cfg, run_dir) = match (config, resume) {
                 (_, Some(dir)) => {
-                    let text = read(&dir.join(layout::CONFIG))?;
-                    let mut cfg = RunConfig::from_yaml(&text)?;
+                    let mut cfg = RunConfig::from_file(&dir.join(layout::CONFIG))?;
                     cfg.space = Some(dir.join(layout::SPACE));
-                    (cfg, text, dir)
+                    (cfg, dir)
                 }
-                (Some(path), None) => {
-                    let cfg = RunConfig::from_file(&path)?;
+                (config, None) => {
+                    let cfg = match config {
+                        Some(path) => RunConfig::from_file(&path)?,
+                        None => {
+                            RunConfig::from_yaml(QUICK_CONFIG).context("embedded quick config")?
+                        }
+                    };
                     let dir = run_dir.unwrap_or_else(|| Path::new("runs").join(&cfg.name));
-                    (cfg, read(&path)?, dir)
-                }
-                (None, None) => {
-                    let cfg =
-                        RunConfig::from_yaml(QUICK_CONFIG).context("embedded quick config")?;
-                    let dir = run_dir.unwrap_or_else(|| Path::new("runs").join(&cfg.name));
-                    (cfg, QUICK_CONFIG.to_string(), dir)
+                    (cfg, dir)
                 }
             };
-            let summary = run_task(
-                &cfg,
-                &text,
-                &RunOptions {
-                    run_dir: run_dir.clone(),
-                    quiet,
-                },
-            )?;
+            let opts = RunOptions {
+                run_dir: run_dir.clone(),
+                quiet,
+            };
+            let summary = run_task(&cfg, &opts)?;
             println!(
                 "best fitness {:.6} (generation {}, slot {}), best after the first step {:.6}\ngenome {}\nrun directory: {}  (see `pbtnas status {}`)",
                 summary.best.fitness.unwrap_or(f64::NAN),
@@ -118,12 +113,8 @@ fn real_main() -> Result<()> {
     }
 }
 
-fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
-}
-
 /// Picks the task named by the config and runs the search over it.
-fn run_task(cfg: &RunConfig, text: &str, opts: &RunOptions) -> Result<RunSummary> {
+fn run_task(cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
     let space = |default: fn() -> SearchSpace| -> Result<SearchSpace> {
         Ok(match &cfg.space {
             Some(path) => SearchSpace::from_file(path)?,
@@ -133,7 +124,7 @@ fn run_task(cfg: &RunConfig, text: &str, opts: &RunOptions) -> Result<RunSummary
     match cfg.task_kind()? {
         "regression" => {
             let task = RegressionTask::new(&cfg.task, space(RegressionTask::default_space)?)?;
-            pbtnas_orchestrator::run(&task, cfg, text, opts)
+            pbtnas_orchestrator::run(&task, cfg, opts)
         }
         other => bail!("unknown task kind '{other}' (available: regression)"),
     }

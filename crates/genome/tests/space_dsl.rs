@@ -121,10 +121,10 @@ fn genome_strings_round_trip_and_bad_ones_are_named() {
         }
     );
     assert_eq!(
-        s.parse_genome(&format!("{id8}:2011300"))
+        s.parse_genome(&format!("{id8}:2012200"))
             .unwrap_err()
             .to_string(),
-        "gene 'a.norm' (#3): option index 3 out of range, the gene has 2 options"
+        "gene 'a.norm' (#3): option index 2 out of range, the gene has 2 options"
     );
     assert!(matches!(
         s.parse_genome("deadbeef:2011200"),

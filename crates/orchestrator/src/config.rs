@@ -144,8 +144,8 @@ impl ExploitSchedule {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CheckpointPolicy {
-    /// Completed generations whose checkpoints are kept (besides those still needed and the
-    /// best-ever one). 0 keeps only what is needed.
+    /// Completed generations whose checkpoints are kept (at least 1: the current population),
+    /// besides the inputs of the next generation and the best-ever member.
     pub keep_generations: u32,
     /// Keep the best-ever member's checkpoint.
     pub keep_best: bool,
@@ -164,18 +164,51 @@ impl Default for CheckpointPolicy {
 }
 
 impl RunConfig {
-    /// Reads a config file; a relative `space` path is resolved against the file's folder.
+    /// Reads a config file. A relative `space` path is resolved against the file's folder, and
+    /// `extends: base.yaml` (relative to the file) starts from that config, deep-merging this
+    /// file's keys over it (a section with another `kind` replaces the base's), so an ablation
+    /// config states only what differs.
     pub fn from_file(path: &Path) -> Result<Self> {
+        let value = Self::resolve(path, 0)?;
+        let cfg: Self = serde_norway::from_value(value)
+            .with_context(|| format!("in config {}", path.display()))?;
+        cfg.validate()
+            .with_context(|| format!("in config {}", path.display()))?;
+        Ok(cfg)
+    }
+
+    fn resolve(path: &Path, depth: usize) -> Result<serde_norway::Value> {
+        use serde_norway::Value;
+        if depth > 8 {
+            bail!(
+                "config {}: 'extends' nests too deep (a cycle?)",
+                path.display()
+            );
+        }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read config {}", path.display()))?;
-        let mut cfg =
-            Self::from_yaml(&text).with_context(|| format!("in config {}", path.display()))?;
-        if let Some(space) = &cfg.space {
-            if space.is_relative() {
-                cfg.space = Some(path.parent().unwrap_or(Path::new(".")).join(space));
-            }
+        let mut value: Value = serde_norway::from_str(&text)
+            .with_context(|| format!("in config {}", path.display()))?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let Value::Mapping(map) = &mut value else {
+            bail!("config {} is not a YAML mapping", path.display());
+        };
+        if let Some(Value::String(space)) = map.get("space") {
+            let resolved = dir.join(space).to_string_lossy().into_owned();
+            map.insert("space".into(), Value::String(resolved));
         }
-        Ok(cfg)
+        match map.remove("extends") {
+            None => Ok(value),
+            Some(Value::String(base)) => {
+                let mut merged = Self::resolve(&dir.join(base), depth + 1)?;
+                merge(&mut merged, value);
+                Ok(merged)
+            }
+            Some(other) => bail!(
+                "config {}: 'extends' must be a file name, got {other:?}",
+                path.display()
+            ),
+        }
     }
 
     /// Parses and validates a config.
@@ -183,6 +216,11 @@ impl RunConfig {
         let cfg: Self = serde_norway::from_str(text)?;
         cfg.validate()?;
         Ok(cfg)
+    }
+
+    /// The config as YAML, as it is saved in a run directory.
+    pub fn to_yaml(&self) -> String {
+        serde_norway::to_string(self).expect("a config always serializes")
     }
 
     /// The `kind` of the task section.
@@ -219,10 +257,10 @@ impl RunConfig {
             } => {
                 frac("mix_prob", *mix_prob)?;
                 let parents = frac("parent_frac", *parent_frac)?;
-                if parents < 2 && !mix_with_itself {
+                if parents < 1 || (parents < 2 && !mix_with_itself) {
                     bail!("parent_frac {parent_frac} of population {n} gives {parents} parents; mixing needs 2 (pop 6 in the paper uses 0.4)");
                 }
-                if frac("survive_frac", *survive_frac)? < parents.max(1) {
+                if frac("survive_frac", *survive_frac)? < parents {
                     bail!("survive_frac must keep at least the parents alive");
                 }
             }
@@ -242,5 +280,26 @@ impl RunConfig {
         }
         self.task_kind()?;
         Ok(())
+    }
+}
+
+/// Deep-merges `overlay` into `base`: mappings key by key, anything else replaced. A mapping
+/// whose `kind` differs from the base's (another strategy, another task) replaces it whole.
+fn merge(base: &mut serde_norway::Value, overlay: serde_norway::Value) {
+    use serde_norway::Value;
+    match (base, overlay) {
+        (Value::Mapping(b), Value::Mapping(o))
+            if o.get("kind").is_none_or(|k| b.get("kind") == Some(k)) =>
+        {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
     }
 }

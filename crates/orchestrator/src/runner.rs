@@ -60,14 +60,8 @@ pub struct RunSummary {
     pub best: Trial,
 }
 
-/// Runs (or resumes) a search to the end. `config_text` is the YAML the user gave, copied into
-/// the run directory for reference.
-pub fn run<T: Task>(
-    task: &T,
-    cfg: &RunConfig,
-    config_text: &str,
-    opts: &RunOptions,
-) -> Result<RunSummary> {
+/// Runs (or resumes) a search to the end.
+pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
     let dir = &opts.run_dir;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create run directory {}", dir.display()))?;
@@ -76,17 +70,18 @@ pub fn run<T: Task>(
     let progress = Progress::new(dir, opts.quiet);
     let space = task.space();
     // The space is identified by its id, not by the path it was read from.
+    let stored_cfg = RunConfig {
+        space: None,
+        ..cfg.clone()
+    };
     let info = RunInfo {
-        config_json: serde_json::to_string(&RunConfig {
-            space: None,
-            ..cfg.clone()
-        })?,
+        config_json: serde_json::to_string(&stored_cfg)?,
         space_id: space.id.clone(),
         space_yaml: space.to_yaml(),
     };
     match store.open_run(&info)? {
         None => {
-            std::fs::write(dir.join(layout::CONFIG), config_text)?;
+            std::fs::write(dir.join(layout::CONFIG), stored_cfg.to_yaml())?;
             std::fs::write(dir.join(layout::SPACE), &info.space_yaml)?;
             progress.line(&format!(
                 "new run {} in {}: {} members x {} steps, space '{}' ({} genes, 10^{:.1} architectures)",
@@ -494,7 +489,8 @@ impl<T: Task> Runner<'_, T> {
     }
 
     /// Deletes checkpoints no longer referenced: keeps the last `keep_generations` completed
-    /// generations, the inputs of the newest generation, and the best-ever member.
+    /// generations (at least the current population), the inputs of a planned generation, and
+    /// the best-ever member.
     fn collect_garbage(&self, completed: u32) -> Result<()> {
         let policy = self.cfg.checkpoints;
         if policy.keep_all {
@@ -504,12 +500,12 @@ impl<T: Task> Runner<'_, T> {
         let newest = all.iter().map(|t| t.spec.generation).max().unwrap_or(0);
         let mut keep: HashSet<String> = HashSet::new();
         for t in &all {
-            let recent = t.spec.generation + policy.keep_generations > completed;
-            let current = t.spec.generation == completed && newest == completed;
-            if recent || current {
+            // The newest completed generation is always kept: it is the population.
+            let recent = t.spec.generation + policy.keep_generations.max(1) > completed;
+            if recent {
                 keep.extend(t.ckpt.clone());
             }
-            if t.spec.generation == newest {
+            if t.spec.generation == newest && newest > completed {
                 keep.extend(t.spec.parent_ckpt.clone());
                 keep.extend(t.spec.donor_ckpt.clone());
             }

@@ -1,0 +1,342 @@
+//! End-to-end tests of the `pbtnas` binary on the regression task: learning, kill and resume,
+//! every strategy, status output and errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn pbtnas(args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pbtnas"));
+    c.args(args).env("RAYON_NUM_THREADS", "1");
+    c
+}
+
+fn ok(out: Output) -> Output {
+    assert!(
+        out.status.success(),
+        "pbtnas failed\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A config extending a repository config with overrides.
+fn config(dir: &Path, base: &str, overrides: &str) -> PathBuf {
+    let path = dir.join(format!("{}.yaml", base.replace('/', "_")));
+    let text = format!(
+        "extends: {}\n{overrides}",
+        repo().join("configs").join(base).display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn run(cfg: &Path, run_dir: &Path) -> Output {
+    ok(pbtnas(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--run-dir",
+        run_dir.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap())
+}
+
+fn status_json(run_dir: &Path) -> Value {
+    let out = ok(pbtnas(&["status", run_dir.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap());
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn trials(v: &Value) -> &Vec<Value> {
+    v["trials"].as_array().unwrap()
+}
+
+fn best_of(v: &Value, generation: Option<u64>) -> f64 {
+    trials(v)
+        .iter()
+        .filter(|t| generation.is_none_or(|g| t["generation"].as_u64() == Some(g)))
+        .filter_map(|t| t["fitness"].as_f64())
+        .fold(f64::NEG_INFINITY, f64::max)
+}
+
+#[test]
+fn quick_search_learns_and_reports_progress() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path(), "quick.yaml", "steps: 8\n");
+    let dir = tmp.path().join("run");
+    let out = run(&cfg, &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("gen 8/8 | best"), "{stderr}");
+    assert!(stderr.contains("ETA"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("best fitness"));
+    let v = status_json(&dir);
+    assert_eq!(v["complete"], true);
+    assert_eq!(trials(&v).len(), 8 * 8);
+    let initial = best_of(&v, Some(0));
+    let last = best_of(&v, Some(7));
+    // Fitness is -MSE: the best member at the end has less than a third of the error of the
+    // best member after the first step.
+    assert!(
+        last > initial / 3.0,
+        "initial best {initial}, final best {last}"
+    );
+    // The run directory holds what the README says.
+    for f in [
+        "config.yaml",
+        "space.yaml",
+        "pbtnas.sqlite",
+        "log.txt",
+        "checkpoints",
+    ] {
+        assert!(dir.join(f).exists(), "{f}");
+    }
+    // Old checkpoints are cleaned up: the final population plus the best-ever one remain.
+    let ckpts = std::fs::read_dir(dir.join("checkpoints")).unwrap().count();
+    assert!((8..=9).contains(&ckpts), "{ckpts} checkpoints");
+    let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
+    assert!(log.contains("gen 8/8 | best"));
+}
+
+fn done_count(dir: &Path) -> i64 {
+    let db = dir.join("pbtnas.sqlite");
+    if !db.exists() {
+        return 0;
+    }
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return 0;
+    };
+    conn.query_row(
+        "SELECT COUNT(*) FROM trials WHERE status = 'done'",
+        [],
+        |r| r.get(0),
+    )
+    .unwrap_or(0)
+}
+
+#[test]
+fn killed_run_resumes_to_the_same_population_and_lineage() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(
+        tmp.path(),
+        "quick.yaml",
+        "steps: 5\nworkers: 2\ntask: {iters_per_step: 400}\n",
+    );
+    let straight = tmp.path().join("straight");
+    run(&cfg, &straight);
+    let expected = status_json(&straight);
+
+    let killed = tmp.path().join("killed");
+    let mut child = pbtnas(&[
+        "run",
+        cfg.to_str().unwrap(),
+        "--run-dir",
+        killed.to_str().unwrap(),
+        "-q",
+    ])
+    .spawn()
+    .unwrap();
+    let start = Instant::now();
+    // Kill in the middle of the third generation.
+    while done_count(&killed) < 8 * 2 + 3 {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "run did not progress"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "run ended before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = status_json(&killed);
+    let done_before: Vec<(u64, u64)> = trials(&before)
+        .iter()
+        .filter(|t| t["status"] == "done")
+        .map(|t| {
+            (
+                t["generation"].as_u64().unwrap(),
+                t["slot"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(done_before.len() >= 19 && done_before.len() < 40);
+
+    let out = ok(pbtnas(&["run", "--resume", killed.to_str().unwrap()])
+        .output()
+        .unwrap());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("resuming run"));
+    let resumed = status_json(&killed);
+    // No finished step was trained again.
+    for t in trials(&resumed) {
+        let key = (
+            t["generation"].as_u64().unwrap(),
+            t["slot"].as_u64().unwrap(),
+        );
+        if done_before.contains(&key) {
+            assert_eq!(t["attempts"], 1, "{key:?} was trained twice");
+        }
+    }
+    // Same decisions, lineage, fitness and checkpoint hashes as the uninterrupted run.
+    let strip = |v: &Value| -> Vec<Value> {
+        trials(v)
+            .iter()
+            .map(|t| {
+                let mut t = t.clone();
+                t.as_object_mut().unwrap().remove("attempts");
+                t
+            })
+            .collect()
+    };
+    assert_eq!(strip(&resumed), strip(&expected));
+    assert_eq!(resumed["complete"], true);
+
+    // Running the same command on the finished directory changes nothing.
+    run(&cfg, &killed);
+    assert_eq!(strip(&status_json(&killed)), strip(&expected));
+}
+
+#[test]
+fn every_strategy_and_ablation_runs_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let small = "population: 8\nsteps: 3\ntask: {iters_per_step: 20}\n";
+    for (name, kinds) in [
+        ("pbtnas", vec!["child"]),
+        ("ablation-nomix", vec!["child"]),
+        ("ablation-copy", vec!["child"]),
+        ("ablation-reinit", vec!["child"]),
+        ("searl", vec!["copy", "weight-mutation", "arch-mutation"]),
+        ("random", vec![]),
+        ("random-shpe", vec!["perturbed"]),
+    ] {
+        let cfg = config(tmp.path(), &format!("regression/{name}.yaml"), small);
+        let dir = tmp.path().join(name);
+        run(&cfg, &dir);
+        let v = status_json(&dir);
+        let made: Vec<&str> = trials(&v)
+            .iter()
+            .filter(|t| t["generation"].as_u64() > Some(0))
+            .map(|t| t["plan"]["kind"].as_str().unwrap())
+            .filter(|k| *k != "survivor")
+            .collect();
+        if kinds.is_empty() {
+            assert!(made.is_empty(), "{name}: {made:?}");
+        } else {
+            assert!(made.iter().all(|k| kinds.contains(k)), "{name}: {made:?}");
+            assert!(!made.is_empty(), "{name}");
+        }
+        for t in trials(&v).iter().filter(|t| t["plan"]["kind"] == "child") {
+            let (p, d) = (&t["plan"]["parent"], &t["plan"]["donor"]["slot"]);
+            if name == "ablation-nomix" {
+                assert_eq!(p, d);
+            } else {
+                assert_ne!(p, d);
+            }
+            // Genes from the donor carry the donor's origin in the lineage.
+            assert_eq!(t["origin"].as_array().unwrap().len(), 9);
+        }
+    }
+}
+
+#[test]
+fn status_prints_the_population_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(
+        tmp.path(),
+        "quick.yaml",
+        "steps: 2\ntask: {iters_per_step: 10}\n",
+    );
+    let dir = tmp.path().join("run");
+    run(&cfg, &dir);
+    let out = ok(pbtnas(&["status", dir.to_str().unwrap()]).output().unwrap());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "generation 2 (8/8 done), run complete");
+    assert!(
+        lines[1].contains("slot")
+            && lines[1].contains("genome")
+            && lines[1].contains("fitness")
+            && lines[1].contains("parent")
+            && lines[1].contains("donor")
+    );
+    assert_eq!(lines.len(), 2 + 8 + 1, "{text}");
+    assert!(
+        lines[2..10].iter().filter(|l| l.contains("child")).count() == 2,
+        "{text}"
+    );
+    assert!(lines[10].starts_with("best ever: fitness"));
+}
+
+#[test]
+fn mistakes_get_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = |out: Output| {
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let dir = tmp.path().join("run");
+    let cfg = config(
+        tmp.path(),
+        "quick.yaml",
+        "steps: 1\ntask: {iters_per_step: 5}\n",
+    );
+    run(&cfg, &dir);
+    let other = tmp.path().join("other.yaml");
+    std::fs::write(&other, format!("extends: {}\nseed: 5\n", cfg.display())).unwrap();
+    let e = err(pbtnas(&[
+        "run",
+        other.to_str().unwrap(),
+        "--run-dir",
+        dir.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap());
+    assert!(
+        e.contains("holds a run with another config (seed: stored 31173, now 5)"),
+        "{e}"
+    );
+
+    std::fs::write(
+        &other,
+        format!("extends: {}\nspace: nowhere.yaml\n", cfg.display()),
+    )
+    .unwrap();
+    let e = err(pbtnas(&["run", other.to_str().unwrap()]).output().unwrap());
+    assert!(e.contains("nowhere.yaml: cannot read"), "{e}");
+
+    std::fs::write(
+        &other,
+        format!("extends: {}\ntask: {{kind: gan}}\n", cfg.display()),
+    )
+    .unwrap();
+    let e = err(pbtnas(&["run", other.to_str().unwrap()]).output().unwrap());
+    assert!(
+        e.contains("unknown task kind 'gan' (available: regression)"),
+        "{e}"
+    );
+
+    std::fs::write(
+        &other,
+        format!("extends: {}\ntask: {{widht: 3}}\n", cfg.display()),
+    )
+    .unwrap();
+    let e = err(pbtnas(&["run", other.to_str().unwrap()]).output().unwrap());
+    assert!(e.contains("unknown field `widht`"), "{e}");
+
+    let e = err(pbtnas(&["status", tmp.path().to_str().unwrap()])
+        .output()
+        .unwrap());
+    assert!(e.contains("no run store at"), "{e}");
+}

@@ -39,6 +39,9 @@ enum Command {
         /// No progress output on the terminal (log.txt in the run directory still gets it).
         #[arg(long, short)]
         quiet: bool,
+        /// Override a config value: `--set seed=31174 --set task.iters_per_step=200`.
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
     },
     /// Show the population table of a run's newest generation.
     Status {
@@ -63,19 +66,21 @@ fn real_main() -> Result<()> {
             run_dir,
             resume,
             quiet,
+            overrides,
         } => {
             let (cfg, run_dir) = match (config, resume) {
                 (_, Some(dir)) => {
-                    let mut cfg = RunConfig::from_file(&dir.join(layout::CONFIG))?;
+                    let mut cfg = RunConfig::from_file_with(&dir.join(layout::CONFIG), &overrides)?;
                     cfg.space = Some(dir.join(layout::SPACE));
                     (cfg, dir)
                 }
                 (config, None) => {
                     let cfg = match config {
-                        Some(path) => RunConfig::from_file(&path)?,
-                        None => {
+                        Some(path) => RunConfig::from_file_with(&path, &overrides)?,
+                        None if overrides.is_empty() => {
                             RunConfig::from_yaml(QUICK_CONFIG).context("embedded quick config")?
                         }
+                        None => bail!("--set needs a config file (e.g. configs/quick.yaml)"),
                     };
                     let dir = run_dir.unwrap_or_else(|| Path::new("runs").join(&cfg.name));
                     (cfg, dir)

@@ -169,7 +169,25 @@ impl RunConfig {
     /// file's keys over it (a section with another `kind` replaces the base's), so an ablation
     /// config states only what differs.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let value = Self::resolve(path, 0)?;
+        Self::from_file_with(path, &[])
+    }
+
+    /// [`RunConfig::from_file`] with `key.path=value` overrides applied on top (values are YAML).
+    pub fn from_file_with(path: &Path, overrides: &[String]) -> Result<Self> {
+        let mut value = Self::resolve(path, 0)?;
+        for o in overrides {
+            let (key, raw) = o
+                .split_once('=')
+                .with_context(|| format!("override '{o}' is not of the form key.path=value"))?;
+            let mut overlay: serde_norway::Value = serde_norway::from_str(raw)
+                .with_context(|| format!("override '{o}': the value is not YAML"))?;
+            for part in key.rsplit('.') {
+                let mut m = serde_norway::Mapping::new();
+                m.insert(part.into(), overlay);
+                overlay = serde_norway::Value::Mapping(m);
+            }
+            merge(&mut value, overlay);
+        }
         let cfg: Self = serde_norway::from_value(value)
             .with_context(|| format!("in config {}", path.display()))?;
         cfg.validate()

@@ -69,9 +69,11 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
     let ckpts = CheckpointDir::open(dir.join(layout::CHECKPOINTS))?;
     let progress = Progress::new(dir, opts.quiet);
     let space = task.space();
-    // The space is identified by its id, not by the path it was read from.
+    // The space is identified by its id, not by the path it was read from; the worker count is
+    // a property of the machine, not of the run.
     let stored_cfg = RunConfig {
         space: None,
+        workers: None,
         ..cfg.clone()
     };
     let info = RunInfo {
@@ -130,7 +132,7 @@ fn check_same_run(stored: &RunInfo, info: &RunInfo, dir: &Path) -> Result<()> {
         let mut diffs = Vec::new();
         diff_json("", &a, &b, &mut diffs);
         bail!(
-            "run directory {} holds a run with another config ({}); resume it with `pbtnas run --resume {}` or pick another --run-dir",
+            "run directory {} holds a run with another config ({}); continue it unchanged with `pbtnas run --resume {}`, or start a new run with another --run-dir",
             dir.display(),
             diffs.join("; "),
             dir.display()

@@ -101,6 +101,16 @@ fn states() -> (MemberState, MemberState, MemberState) {
     (parent, donor, fresh)
 }
 
+/// The three states and the child made from them with `rule` and `shadows`.
+fn mixed(
+    rule: ShrinkPerturb,
+    shadows: ShadowRule,
+) -> (MemberState, MemberState, MemberState, MemberState) {
+    let (parent, donor, fresh) = states();
+    let child = inherit(&parent, &donor, &fresh, &transfer(rule, shadows)).unwrap();
+    (parent, donor, fresh, child)
+}
+
 fn transfer(rule: ShrinkPerturb, shadows: ShadowRule) -> Transfer {
     Transfer {
         positions: vec!["net.l1".into(), "net.l2".into()],
@@ -121,14 +131,7 @@ fn positions_match_at_dot_boundaries() {
 
 #[test]
 fn shrink_perturb_values_are_exact() {
-    let (parent, donor, fresh) = states();
-    let child = inherit(
-        &parent,
-        &donor,
-        &fresh,
-        &transfer(ShrinkPerturb::PAPER, ShadowRule::CopyDonor),
-    )
-    .unwrap();
+    let (parent, _, _, child) = mixed(ShrinkPerturb::PAPER, ShadowRule::CopyDonor);
     let names: Vec<&str> = child.weights.keys().map(String::as_str).collect();
     // Parent's l1 tensors (other option) are gone, donor's residual weight came in; l10 untouched.
     assert_eq!(
@@ -176,24 +179,11 @@ fn shrink_perturb_values_are_exact() {
 
 #[test]
 fn copy_and_reinit_ablations_are_bit_exact() {
-    let (parent, donor, fresh) = states();
-    let copy = inherit(
-        &parent,
-        &donor,
-        &fresh,
-        &transfer(ShrinkPerturb::COPY, ShadowRule::CopyDonor),
-    )
-    .unwrap();
+    let (_, donor, fresh, copy) = mixed(ShrinkPerturb::COPY, ShadowRule::CopyDonor);
     for n in ["net.l1.res.weight", "net.l2.conv.weight"] {
         assert_eq!(vals(&copy.weights[n]), vals(&donor.weights[n]));
     }
-    let reinit = inherit(
-        &parent,
-        &donor,
-        &fresh,
-        &transfer(ShrinkPerturb::REINIT, ShadowRule::CopyDonor),
-    )
-    .unwrap();
+    let reinit = mixed(ShrinkPerturb::REINIT, ShadowRule::CopyDonor).3;
     for n in ["net.l1.res.weight", "net.l2.conv.weight"] {
         assert_eq!(vals(&reinit.weights[n]), vals(&fresh.weights[n]));
     }
@@ -209,22 +199,9 @@ fn copy_and_reinit_ablations_are_bit_exact() {
 
 #[test]
 fn shadow_rules() {
-    let (parent, donor, fresh) = states();
-    let f = inherit(
-        &parent,
-        &donor,
-        &fresh,
-        &transfer(ShrinkPerturb::REINIT, ShadowRule::Fresh),
-    )
-    .unwrap();
+    let f = mixed(ShrinkPerturb::REINIT, ShadowRule::Fresh).3;
     assert_eq!(vals(&f.shadows["net.l2.conv.weight"]), [-0.6, 0.9]);
-    let k = inherit(
-        &parent,
-        &donor,
-        &fresh,
-        &transfer(ShrinkPerturb::PAPER, ShadowRule::Keep),
-    )
-    .unwrap();
+    let k = mixed(ShrinkPerturb::PAPER, ShadowRule::Keep).3;
     assert_eq!(vals(&k.shadows["net.l2.conv.weight"]), [-7.0, -8.0]);
 }
 

@@ -168,7 +168,7 @@ fn diff_json(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut
 struct Runner<'a, T: Task> {
     task: &'a T,
     cfg: &'a RunConfig,
-    store: &'a SqliteStore,
+    store: &'a dyn Store,
     ckpts: &'a CheckpointDir,
     progress: &'a Progress,
 }

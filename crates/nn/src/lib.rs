@@ -5,6 +5,7 @@ pub mod adam;
 pub mod checkpoint;
 pub mod inherit;
 pub mod init;
+pub mod ops;
 pub mod seed;
 pub mod weights;
 

@@ -1,0 +1,260 @@
+//! conv2d and conv_transpose2d as candle custom ops on CPU, with backward passes built from the
+//! same three GEMM kernels (`conv_core`). Gradients are only computed for inputs that need them.
+
+use candle_core::{bail, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+
+use super::conv_core::ConvShape;
+use super::im2col::Geometry;
+
+/// Stride, padding, dilation and groups of a convolution (PyTorch's meaning).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvParams {
+    pub stride: usize,
+    pub padding: usize,
+    pub dilation: usize,
+    pub groups: usize,
+    /// conv_transpose2d only: extra rows/columns on one side of the output.
+    pub output_padding: usize,
+}
+
+impl Default for ConvParams {
+    fn default() -> Self {
+        Self {
+            stride: 1,
+            padding: 0,
+            dilation: 1,
+            groups: 1,
+            output_padding: 0,
+        }
+    }
+}
+
+pub(crate) fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
+    let v = s.as_slice::<f32>()?;
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&v[a..b]),
+        None => bail!("fast CPU op needs a contiguous tensor"),
+    }
+}
+
+fn dims4(l: &Layout, what: &str) -> Result<(usize, usize, usize, usize)> {
+    match l.shape().dims() {
+        &[a, b, c, d] => Ok((a, b, c, d)),
+        d => bail!("{what} must have 4 dimensions, got {d:?}"),
+    }
+}
+
+/// Which side of the convolution a custom op computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    /// conv2d: x (big) → y (small). Differentiable.
+    Conv,
+    /// conv_transpose2d: x (small) → y (big). Differentiable.
+    Transpose,
+    /// `small_to_big(arg1 = small, arg2 = w)`, output big dims given.
+    ToBig { hb: usize, wb: usize },
+    /// `big_to_small(arg1 = big, arg2 = w)`, output small dims given.
+    ToSmall { hs: usize, ws: usize },
+    /// `weight_grad(arg1 = big, arg2 = small)`, kernel size given.
+    WeightGrad { kh: usize, kw: usize },
+}
+
+struct ConvOp {
+    p: ConvParams,
+    dir: Direction,
+}
+
+fn small_size(big: usize, k: usize, p: &ConvParams) -> Result<usize> {
+    let span = p.dilation * (k - 1) + 1;
+    if big + 2 * p.padding < span {
+        bail!(
+            "convolution kernel (span {span}) larger than the padded input ({})",
+            big + 2 * p.padding
+        );
+    }
+    Ok((big + 2 * p.padding - span) / p.stride + 1)
+}
+
+fn big_size(small: usize, k: usize, p: &ConvParams) -> Result<usize> {
+    let size = (small - 1) * p.stride + p.dilation * (k - 1) + 1 + p.output_padding;
+    if size <= 2 * p.padding {
+        bail!("conv_transpose2d output would be empty");
+    }
+    Ok(size - 2 * p.padding)
+}
+
+impl ConvOp {
+    fn geometry(
+        &self,
+        hb: usize,
+        wb: usize,
+        hs: usize,
+        ws: usize,
+        kh: usize,
+        kw: usize,
+    ) -> Geometry {
+        Geometry {
+            hb,
+            wb,
+            hs,
+            ws,
+            kh,
+            kw,
+            stride: self.p.stride,
+            padding: self.p.padding,
+            dilation: self.p.dilation,
+        }
+    }
+}
+
+impl CustomOp2 for ConvOp {
+    fn name(&self) -> &'static str {
+        "pbtnas-conv"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (a, b) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?);
+        let g = self.p.groups;
+        let (out, shape) = match self.dir {
+            Direction::Conv | Direction::ToSmall { .. } => {
+                let (n, c, h, w) = dims4(l1, "conv2d input")?;
+                let (o, cg, kh, kw) = dims4(l2, "conv2d weight")?;
+                if cg * g != c || o % g != 0 {
+                    bail!(
+                        "conv2d: input has {c} channels, weight {:?} with {g} groups",
+                        l2.shape().dims()
+                    );
+                }
+                let (hs, ws) = match self.dir {
+                    Direction::ToSmall { hs, ws } => (hs, ws),
+                    _ => (small_size(h, kh, &self.p)?, small_size(w, kw, &self.p)?),
+                };
+                let cs = ConvShape {
+                    batch: n,
+                    big_ch: c,
+                    small_ch: o,
+                    groups: g,
+                    geo: self.geometry(h, w, hs, ws, kh, kw),
+                };
+                (cs.big_to_small(a, b), Shape::from((n, o, hs, ws)))
+            }
+            Direction::Transpose | Direction::ToBig { .. } => {
+                let (n, s, h, w) = dims4(l1, "conv_transpose2d input")?;
+                let (s2, bg, kh, kw) = dims4(l2, "conv_transpose2d weight")?;
+                if s2 != s || s % g != 0 {
+                    bail!(
+                        "conv_transpose2d: input has {s} channels, weight {:?} with {g} groups",
+                        l2.shape().dims()
+                    );
+                }
+                let (hb, wb) = match self.dir {
+                    Direction::ToBig { hb, wb } => (hb, wb),
+                    _ => (big_size(h, kh, &self.p)?, big_size(w, kw, &self.p)?),
+                };
+                let cs = ConvShape {
+                    batch: n,
+                    big_ch: bg * g,
+                    small_ch: s,
+                    groups: g,
+                    geo: self.geometry(hb, wb, h, w, kh, kw),
+                };
+                (cs.small_to_big(a, b), Shape::from((n, bg * g, hb, wb)))
+            }
+            Direction::WeightGrad { kh, kw } => {
+                let (n, cb, hb, wb) = dims4(l1, "weight-gradient big side")?;
+                let (_, cs_, hs, ws) = dims4(l2, "weight-gradient small side")?;
+                let cs = ConvShape {
+                    batch: n,
+                    big_ch: cb,
+                    small_ch: cs_,
+                    groups: g,
+                    geo: self.geometry(hb, wb, hs, ws, kh, kw),
+                };
+                (cs.weight_grad(a, b), Shape::from((cs_, cb / g, kh, kw)))
+            }
+        };
+        Ok((CpuStorage::F32(out), shape))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        gy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let gy = gy.contiguous()?;
+        let (_, _, h, wd) = x.dims4()?;
+        let (_, _, kh, kw) = w.dims4()?;
+        let op = |dir| ConvOp { p: self.p, dir };
+        match self.dir {
+            Direction::Conv => {
+                let gx = if x.track_op() {
+                    Some(gy.apply_op2_no_bwd(w, &op(Direction::ToBig { hb: h, wb: wd }))?)
+                } else {
+                    None
+                };
+                let gw = if w.track_op() {
+                    Some(x.apply_op2_no_bwd(&gy, &op(Direction::WeightGrad { kh, kw }))?)
+                } else {
+                    None
+                };
+                Ok((gx, gw))
+            }
+            Direction::Transpose => {
+                let gx = if x.track_op() {
+                    Some(gy.apply_op2_no_bwd(w, &op(Direction::ToSmall { hs: h, ws: wd }))?)
+                } else {
+                    None
+                };
+                let gw = if w.track_op() {
+                    Some(gy.apply_op2_no_bwd(x, &op(Direction::WeightGrad { kh, kw }))?)
+                } else {
+                    None
+                };
+                Ok((gx, gw))
+            }
+            _ => bail!("no second derivative for pbtnas-conv"),
+        }
+    }
+}
+
+/// 2-d convolution, PyTorch semantics: x `(N, C, H, W)`, w `(O, C/groups, kh, kw)`. On CPU in f32
+/// it runs the GEMM kernels here; elsewhere candle's own convolution.
+pub fn conv2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor> {
+    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
+        x.contiguous()?.apply_op2(
+            &w.contiguous()?,
+            ConvOp {
+                p,
+                dir: Direction::Conv,
+            },
+        )
+    } else {
+        x.conv2d(w, p.padding, p.stride, p.dilation, p.groups)
+    }
+}
+
+/// 2-d transposed convolution, PyTorch semantics: x `(N, Cin, H, W)`, w `(Cin, Cout/groups, kh,
+/// kw)`. On CPU in f32 it runs the GEMM kernels here; elsewhere candle's (which has no groups).
+pub fn conv_transpose2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor> {
+    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
+        x.contiguous()?.apply_op2(
+            &w.contiguous()?,
+            ConvOp {
+                p,
+                dir: Direction::Transpose,
+            },
+        )
+    } else if p.groups == 1 {
+        x.conv_transpose2d(w, p.padding, p.output_padding, p.stride, p.dilation)
+    } else {
+        bail!("conv_transpose2d with groups is only implemented on CPU")
+    }
+}

@@ -1,0 +1,180 @@
+//! Batched grouped convolution on f32 slices, in three directions between a "big" image (a
+//! convolution's input, B channels) and a "small" one (its output, S channels). The weight is
+//! `(S, B/groups, kh, kw)`, read as an `S × K` matrix with `K = B/groups·kh·kw`.
+//!
+//! conv2d forward = `big_to_small`; its input gradient = `small_to_big`; its weight gradient =
+//! `weight_grad(x, dy)`. conv_transpose2d is the same three with the roles swapped.
+
+use rayon::prelude::*;
+
+use super::im2col::{col2im, im2col, Geometry};
+use super::sgemm::{sgemm, View};
+
+/// A grouped convolution's shape.
+#[derive(Debug, Clone, Copy)]
+pub struct ConvShape {
+    pub batch: usize,
+    pub big_ch: usize,
+    pub small_ch: usize,
+    pub groups: usize,
+    pub geo: Geometry,
+}
+
+impl ConvShape {
+    fn k(&self) -> usize {
+        self.big_ch / self.groups * self.geo.taps()
+    }
+    fn sg(&self) -> usize {
+        self.small_ch / self.groups
+    }
+    fn big_len(&self) -> usize {
+        self.big_ch * self.geo.hb * self.geo.wb
+    }
+    fn small_len(&self) -> usize {
+        self.small_ch * self.geo.small()
+    }
+    fn cols_len(&self) -> usize {
+        self.big_ch * self.geo.taps() * self.geo.small()
+    }
+    /// Parallel over the batch when it can feed every thread, else inside each product.
+    fn split(&self) -> (bool, usize) {
+        let threads = rayon::current_num_threads();
+        if self.batch >= threads || threads == 1 {
+            (true, 1)
+        } else {
+            (false, threads)
+        }
+    }
+
+    /// The weight matrix of group `g`: rows `g·Sg ..`, `Sg × K`.
+    fn w_group<'a>(&self, w: &'a [f32], g: usize) -> View<'a> {
+        let (sg, k) = (self.sg(), self.k());
+        View::new(&w[g * sg * k..(g + 1) * sg * k], sg, k)
+    }
+
+    /// `small[n] = W ⊛ big[n]` for every image (conv2d forward).
+    pub fn big_to_small(&self, big: &[f32], w: &[f32]) -> Vec<f32> {
+        let mut out = vec![0f32; self.batch * self.small_len()];
+        let (outer, threads) = self.split();
+        let (k, sg, ns) = (self.k(), self.sg(), self.geo.small());
+        let one = |cols: &mut Vec<f32>, (n, dst): (usize, &mut [f32])| {
+            im2col(
+                &big[n * self.big_len()..(n + 1) * self.big_len()],
+                self.big_ch,
+                &self.geo,
+                cols,
+            );
+            for g in 0..self.groups {
+                let c = View::new(&cols[g * k * ns..(g + 1) * k * ns], k, ns);
+                sgemm(
+                    self.w_group(w, g),
+                    c,
+                    &mut dst[g * sg * ns..(g + 1) * sg * ns],
+                    false,
+                    threads,
+                );
+            }
+        };
+        if outer {
+            out_par(&mut out, self.small_len(), self.cols_len(), one);
+        } else {
+            let mut cols = vec![0f32; self.cols_len()];
+            out.chunks_mut(self.small_len().max(1))
+                .enumerate()
+                .for_each(|c| one(&mut cols, c));
+        }
+        out
+    }
+
+    /// `big[n] = Wᵀ ⊛ small[n]` for every image (conv2d input gradient, conv_transpose2d forward).
+    pub fn small_to_big(&self, small: &[f32], w: &[f32]) -> Vec<f32> {
+        let mut out = vec![0f32; self.batch * self.big_len()];
+        let (outer, threads) = self.split();
+        let (k, sg, ns) = (self.k(), self.sg(), self.geo.small());
+        let one = |cols: &mut Vec<f32>, (n, dst): (usize, &mut [f32])| {
+            let s = &small[n * self.small_len()..(n + 1) * self.small_len()];
+            for g in 0..self.groups {
+                let sgv = View::new(&s[g * sg * ns..(g + 1) * sg * ns], sg, ns);
+                sgemm(
+                    self.w_group(w, g).t(),
+                    sgv,
+                    &mut cols[g * k * ns..(g + 1) * k * ns],
+                    false,
+                    threads,
+                );
+            }
+            col2im(cols, self.big_ch, &self.geo, dst);
+        };
+        if outer {
+            out_par(&mut out, self.big_len(), self.cols_len(), one);
+        } else {
+            let mut cols = vec![0f32; self.cols_len()];
+            out.chunks_mut(self.big_len().max(1))
+                .enumerate()
+                .for_each(|c| one(&mut cols, c));
+        }
+        out
+    }
+
+    /// `dW = Σₙ small[n] ⊛ big[n]ᵀ` (conv2d weight gradient with small = dy).
+    pub fn weight_grad(&self, big: &[f32], small: &[f32]) -> Vec<f32> {
+        let (k, sg, ns) = (self.k(), self.sg(), self.geo.small());
+        let w_len = self.small_ch * k;
+        let (outer, threads) = self.split();
+        let accumulate = |acc: &mut Vec<f32>, cols: &mut Vec<f32>, n: usize| {
+            im2col(
+                &big[n * self.big_len()..(n + 1) * self.big_len()],
+                self.big_ch,
+                &self.geo,
+                cols,
+            );
+            let s = &small[n * self.small_len()..(n + 1) * self.small_len()];
+            for g in 0..self.groups {
+                let sgv = View::new(&s[g * sg * ns..(g + 1) * sg * ns], sg, ns);
+                let c = View::new(&cols[g * k * ns..(g + 1) * k * ns], k, ns).t();
+                sgemm(
+                    sgv,
+                    c,
+                    &mut acc[g * sg * k..(g + 1) * sg * k],
+                    true,
+                    threads,
+                );
+            }
+        };
+        if outer {
+            (0..self.batch)
+                .into_par_iter()
+                .fold(
+                    || (vec![0f32; w_len], vec![0f32; self.cols_len()]),
+                    |(mut acc, mut cols), n| {
+                        accumulate(&mut acc, &mut cols, n);
+                        (acc, cols)
+                    },
+                )
+                .map(|(acc, _)| acc)
+                .reduce(
+                    || vec![0f32; w_len],
+                    |mut a, b| {
+                        a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                        a
+                    },
+                )
+        } else {
+            let (mut acc, mut cols) = (vec![0f32; w_len], vec![0f32; self.cols_len()]);
+            (0..self.batch).for_each(|n| accumulate(&mut acc, &mut cols, n));
+            acc
+        }
+    }
+}
+
+/// Runs `one(cols, (n, out[n]))` for every image in parallel, each worker with its own buffer.
+fn out_par(
+    out: &mut [f32],
+    per_image: usize,
+    cols_len: usize,
+    one: impl Fn(&mut Vec<f32>, (usize, &mut [f32])) + Sync,
+) {
+    out.par_chunks_mut(per_image.max(1))
+        .enumerate()
+        .for_each_init(|| vec![0f32; cols_len], |cols, c| one(cols, c));
+}

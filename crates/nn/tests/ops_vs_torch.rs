@@ -1,0 +1,204 @@
+//! The CPU kernels against PyTorch (fixtures from scripts/torch_fixtures.py, computed in float64):
+//! forward values and every gradient, for a grid of strides, paddings, dilations, groups, odd
+//! sizes and batch 1. Also checked against candle's own ops where those are correct.
+
+use candle_core::{Device, Tensor, Var};
+use pbtnas_nn::ops::{batch_norm_train, conv2d, conv_transpose2d, ConvParams};
+use serde_json::Value;
+
+fn fixtures() -> Value {
+    let text = include_str!("fixtures/torch_ops.json");
+    serde_json::from_str(text).unwrap()
+}
+
+fn vec(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+fn dims(v: &Value) -> Vec<usize> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect()
+}
+
+fn tensor(v: &Value, shape: &[usize]) -> Tensor {
+    Tensor::from_vec(vec(v), shape, &Device::Cpu).unwrap()
+}
+
+/// max |got - want| relative to max |want|.
+fn close(got: &Tensor, want: &Value, what: &str) {
+    let g = got.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let w: Vec<f64> = want
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert_eq!(g.len(), w.len(), "{what}: length");
+    let scale = w.iter().fold(1e-6f64, |m, x| m.max(x.abs()));
+    let err = g
+        .iter()
+        .zip(&w)
+        .fold(0f64, |m, (a, b)| m.max((*a as f64 - b).abs()));
+    assert!(
+        err / scale < 2e-6,
+        "{what}: max error {err} (scale {scale})"
+    );
+}
+
+fn params(c: &Value) -> ConvParams {
+    let u = |k: &str| c[k].as_u64().unwrap() as usize;
+    ConvParams {
+        stride: u("stride"),
+        padding: u("padding"),
+        dilation: u("dilation"),
+        groups: u("groups"),
+        output_padding: u("output_padding"),
+    }
+}
+
+fn check_conv(kind: &str, f: fn(&Tensor, &Tensor, ConvParams) -> candle_core::Result<Tensor>) {
+    let fx = fixtures();
+    for (i, c) in fx[kind].as_array().unwrap().iter().enumerate() {
+        let what = format!("{kind} case {i}");
+        let x = Var::from_tensor(&tensor(&c["x"], &dims(&c["x_shape"]))).unwrap();
+        let w = Var::from_tensor(&tensor(&c["w"], &dims(&c["w_shape"]))).unwrap();
+        let y = f(x.as_tensor(), w.as_tensor(), params(c)).unwrap();
+        assert_eq!(
+            y.dims(),
+            dims(&c["y_shape"]).as_slice(),
+            "{what}: output shape"
+        );
+        close(&y, &c["y"], &format!("{what} forward"));
+        let gy = tensor(&c["gy"], y.dims());
+        let grads = (y * gy).unwrap().sum_all().unwrap().backward().unwrap();
+        close(
+            grads.get(x.as_tensor()).unwrap(),
+            &c["gx"],
+            &format!("{what} grad input"),
+        );
+        close(
+            grads.get(w.as_tensor()).unwrap(),
+            &c["gw"],
+            &format!("{what} grad weight"),
+        );
+    }
+}
+
+#[test]
+fn conv2d_matches_pytorch() {
+    check_conv("conv2d", conv2d);
+}
+
+#[test]
+fn conv_transpose2d_matches_pytorch() {
+    check_conv("conv_transpose2d", conv_transpose2d);
+}
+
+#[test]
+fn batch_norm_matches_pytorch() {
+    let fx = fixtures();
+    for (i, c) in fx["batch_norm"].as_array().unwrap().iter().enumerate() {
+        let shape = dims(&c["shape"]);
+        let ch = shape[1];
+        let x = Var::from_tensor(&tensor(&c["x"], &shape)).unwrap();
+        let g = Var::from_tensor(&tensor(&c["gamma"], &[ch])).unwrap();
+        let b = Var::from_tensor(&tensor(&c["beta"], &[ch])).unwrap();
+        let (y, mean, var) = batch_norm_train(
+            x.as_tensor(),
+            g.as_tensor(),
+            b.as_tensor(),
+            c["eps"].as_f64().unwrap(),
+        )
+        .unwrap();
+        close(&y, &c["y"], &format!("bn {i} forward"));
+        close(&mean, &c["mean"], &format!("bn {i} mean"));
+        close(&var, &c["var"], &format!("bn {i} var"));
+        let grads = (y * tensor(&c["gy"], &shape))
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        close(
+            grads.get(x.as_tensor()).unwrap(),
+            &c["gx"],
+            &format!("bn {i} grad x"),
+        );
+        close(
+            grads.get(g.as_tensor()).unwrap(),
+            &c["ggamma"],
+            &format!("bn {i} grad gamma"),
+        );
+        close(
+            grads.get(b.as_tensor()).unwrap(),
+            &c["gbeta"],
+            &format!("bn {i} grad beta"),
+        );
+    }
+}
+
+#[test]
+fn input_gradient_is_skipped_for_data_and_ops_chain_with_candle() {
+    // A conv on a plain input tensor (no Var behind it) gives no input gradient, only weights'.
+    let x = Tensor::randn(0f32, 1., (2, 3, 8, 8), &Device::Cpu).unwrap();
+    let w = Var::randn(0f32, 1., (4, 3, 3, 3), &Device::Cpu).unwrap();
+    let y = conv2d(
+        &x,
+        w.as_tensor(),
+        ConvParams {
+            padding: 1,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let grads = y.relu().unwrap().sum_all().unwrap().backward().unwrap();
+    assert!(grads.get(&x).is_none());
+    assert!(grads.get(w.as_tensor()).is_some());
+    // Same values as candle's own conv2d (which is correct, only slow) on a strided input.
+    let xt = Tensor::randn(0f32, 1., (2, 8, 8, 3), &Device::Cpu)
+        .unwrap()
+        .permute((0, 3, 1, 2))
+        .unwrap();
+    let ours = conv2d(
+        &xt,
+        w.as_tensor(),
+        ConvParams {
+            padding: 1,
+            stride: 2,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let theirs = xt.conv2d(w.as_tensor(), 1, 2, 1, 1).unwrap();
+    let diff = (ours - theirs)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap();
+    assert!(diff < 1e-4, "{diff}");
+}
+
+#[test]
+fn bad_shapes_are_errors() {
+    let x = Tensor::zeros((1, 3, 4, 4), candle_core::DType::F32, &Device::Cpu).unwrap();
+    let w = Tensor::zeros((2, 2, 3, 3), candle_core::DType::F32, &Device::Cpu).unwrap();
+    let e = conv2d(&x, &w, ConvParams::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("input has 3 channels"), "{e}");
+    let w = Tensor::zeros((2, 3, 7, 7), candle_core::DType::F32, &Device::Cpu).unwrap();
+    let e = conv2d(&x, &w, ConvParams::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("larger than the padded input"), "{e}");
+}

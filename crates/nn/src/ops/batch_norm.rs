@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use candle_core::{bail, CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use super::conv::f32_slice;
+use super::conv::{f32_slice, with_f32};
 
 /// Per-channel batch mean and biased variance, kept by the forward for the backward and for the
 /// caller's running statistics.
@@ -25,26 +25,23 @@ fn ncp(dims: &[usize]) -> Result<(usize, usize, usize)> {
     }
 }
 
-/// Mean and biased variance of each channel, accumulated in f64.
+/// Mean and biased variance of each channel: two passes, rows summed in f32, rows combined in f64.
 fn channel_stats(x: &[f32], n: usize, c: usize, p: usize) -> (Vec<f32>, Vec<f32>) {
     (0..c)
         .into_par_iter()
         .map(|ch| {
-            let (mut s, mut s2) = (0f64, 0f64);
-            for i in 0..n {
-                for &v in &x[(i * c + ch) * p..(i * c + ch + 1) * p] {
-                    s += v as f64;
-                }
-            }
+            let rows = (0..n).map(|i| &x[(i * c + ch) * p..(i * c + ch + 1) * p]);
             let m = (n * p) as f64;
-            let mean = s / m;
-            for i in 0..n {
-                for &v in &x[(i * c + ch) * p..(i * c + ch + 1) * p] {
-                    let d = v as f64 - mean;
-                    s2 += d * d;
-                }
-            }
-            (mean as f32, (s2 / m) as f32)
+            let mean = rows
+                .clone()
+                .map(|r| r.iter().sum::<f32>() as f64)
+                .sum::<f64>()
+                / m;
+            let mf = mean as f32;
+            let ss: f64 = rows
+                .map(|r| r.iter().map(|&v| (v - mf) * (v - mf)).sum::<f32>() as f64)
+                .sum();
+            (mf, (ss / m) as f32)
         })
         .unzip()
 }
@@ -103,48 +100,53 @@ impl CustomOp3 for BatchNormOp {
             .expect("stats")
             .clone()
             .expect("forward ran");
-        let xs = x.flatten_all()?.to_vec1::<f32>()?;
-        let gys = gy.flatten_all()?.to_vec1::<f32>()?;
         let gam = gamma.to_vec1::<f32>()?;
         let invstd: Vec<f32> = var
             .iter()
             .map(|&v| (1.0 / (v as f64 + self.eps).sqrt()) as f32)
             .collect();
-        // Per channel: Σ dy and Σ dy·x̂.
-        let (sum_g, sum_gx): (Vec<f64>, Vec<f64>) = (0..c)
-            .into_par_iter()
-            .map(|ch| {
-                let (mut a, mut b) = (0f64, 0f64);
-                for i in 0..n {
-                    let r = (i * c + ch) * p..(i * c + ch + 1) * p;
-                    for (&g, &v) in gys[r.clone()].iter().zip(&xs[r]) {
-                        a += g as f64;
-                        b += g as f64 * (v - mean[ch]) as f64;
-                    }
-                }
-                (a, b * invstd[ch] as f64)
-            })
-            .unzip();
         let m = (n * p) as f64;
-        let gx = if x.track_op() {
-            let mut gx = vec![0f32; xs.len()];
-            gx.par_chunks_mut(p.max(1))
-                .enumerate()
-                .for_each(|(row, out)| {
-                    let ch = row % c;
-                    let k = gam[ch] * invstd[ch];
-                    let mg = (sum_g[ch] / m) as f32;
-                    let mgx = (sum_gx[ch] / m) as f32;
-                    let r = row * p..(row + 1) * p;
-                    for ((o, &g), &v) in out.iter_mut().zip(&gys[r.clone()]).zip(&xs[r]) {
-                        let xhat = (v - mean[ch]) * invstd[ch];
-                        *o = k * (g - mg - xhat * mgx);
-                    }
-                });
-            Some(Tensor::from_vec(gx, x.shape(), x.device())?)
-        } else {
-            None
-        };
+        let (gx, sum_g, sum_gx) = with_f32(x, |xs| {
+            with_f32(gy, |gys| {
+                // Per channel: Σ dy and Σ dy·x̂.
+                let (sum_g, sum_gx): (Vec<f64>, Vec<f64>) = (0..c)
+                    .into_par_iter()
+                    .map(|ch| {
+                        let (mut a, mut b) = (0f64, 0f64);
+                        for i in 0..n {
+                            let r = (i * c + ch) * p..(i * c + ch + 1) * p;
+                            let (mut a32, mut b32) = (0f32, 0f32);
+                            for (&g, &v) in gys[r.clone()].iter().zip(&xs[r]) {
+                                a32 += g;
+                                b32 += g * (v - mean[ch]);
+                            }
+                            a += a32 as f64;
+                            b += b32 as f64;
+                        }
+                        (a, b * invstd[ch] as f64)
+                    })
+                    .unzip();
+                let gx = if x.track_op() {
+                    let mut gx = vec![0f32; xs.len()];
+                    gx.par_chunks_mut(p.max(1))
+                        .enumerate()
+                        .for_each(|(row, out)| {
+                            let ch = row % c;
+                            let k = gam[ch] * invstd[ch];
+                            let mg = (sum_g[ch] / m) as f32;
+                            let mgx = (sum_gx[ch] / m) as f32 * invstd[ch];
+                            let r = row * p..(row + 1) * p;
+                            for ((o, &g), &v) in out.iter_mut().zip(&gys[r.clone()]).zip(&xs[r]) {
+                                *o = k * (g - mg - (v - mean[ch]) * mgx);
+                            }
+                        });
+                    Some(Tensor::from_vec(gx, x.shape(), x.device())?)
+                } else {
+                    None
+                };
+                Ok((gx, sum_g, sum_gx))
+            })
+        })?;
         let to_t = |v: Vec<f64>| {
             Tensor::from_vec(
                 v.into_iter().map(|x| x as f32).collect::<Vec<_>>(),

@@ -116,12 +116,16 @@ impl ConvShape {
         out
     }
 
-    /// `dW = Σₙ small[n] ⊛ big[n]ᵀ` (conv2d weight gradient with small = dy).
+    /// `dW = Σₙ small[n] ⊛ big[n]ᵀ` (conv2d weight gradient with small = dy). Computed as
+    /// `dWᵀ_g += cols_g · small_gᵀ` with both operands contiguous (gemm packs a transposed
+    /// right-hand side at half speed), then transposed once.
     pub fn weight_grad(&self, big: &[f32], small: &[f32]) -> Vec<f32> {
-        let (k, sg, ns) = (self.k(), self.sg(), self.geo.small());
-        let w_len = self.small_ch * k;
+        let (k, sg, ns, s_all) = (self.k(), self.sg(), self.geo.small(), self.small_ch);
+        let w_len = s_all * k;
         let (outer, threads) = self.split();
-        let accumulate = |acc: &mut Vec<f32>, cols: &mut Vec<f32>, n: usize| {
+        // acc holds dWᵀ per group: group g at g·K·Sg, K × Sg row-major.
+        let accumulate = |acc: &mut Vec<f32>, bufs: &mut (Vec<f32>, Vec<f32>), n: usize| {
+            let (cols, small_t) = bufs;
             im2col(
                 &big[n * self.big_len()..(n + 1) * self.big_len()],
                 self.big_ch,
@@ -129,26 +133,32 @@ impl ConvShape {
                 cols,
             );
             let s = &small[n * self.small_len()..(n + 1) * self.small_len()];
+            for (c, row) in s.chunks(ns).enumerate() {
+                for (p, &v) in row.iter().enumerate() {
+                    small_t[p * s_all + c] = v;
+                }
+            }
             for g in 0..self.groups {
-                let sgv = View::new(&s[g * sg * ns..(g + 1) * sg * ns], sg, ns);
-                let c = View::new(&cols[g * k * ns..(g + 1) * k * ns], k, ns).t();
-                sgemm(
-                    sgv,
-                    c,
-                    &mut acc[g * sg * k..(g + 1) * sg * k],
-                    true,
-                    threads,
-                );
+                let c = View::new(&cols[g * k * ns..(g + 1) * k * ns], k, ns);
+                let st = View {
+                    data: &small_t[g * sg..],
+                    rows: ns,
+                    cols: sg,
+                    row_stride: s_all,
+                    col_stride: 1,
+                };
+                sgemm(c, st, &mut acc[g * k * sg..(g + 1) * k * sg], true, threads);
             }
         };
-        if outer {
+        let bufs = || (vec![0f32; self.cols_len()], vec![0f32; ns * s_all]);
+        let acc_t = if outer {
             (0..self.batch)
                 .into_par_iter()
                 .fold(
-                    || (vec![0f32; w_len], vec![0f32; self.cols_len()]),
-                    |(mut acc, mut cols), n| {
-                        accumulate(&mut acc, &mut cols, n);
-                        (acc, cols)
+                    || (vec![0f32; w_len], bufs()),
+                    |(mut acc, mut b), n| {
+                        accumulate(&mut acc, &mut b, n);
+                        (acc, b)
                     },
                 )
                 .map(|(acc, _)| acc)
@@ -160,10 +170,20 @@ impl ConvShape {
                     },
                 )
         } else {
-            let (mut acc, mut cols) = (vec![0f32; w_len], vec![0f32; self.cols_len()]);
-            (0..self.batch).for_each(|n| accumulate(&mut acc, &mut cols, n));
+            let (mut acc, mut b) = (vec![0f32; w_len], bufs());
+            (0..self.batch).for_each(|n| accumulate(&mut acc, &mut b, n));
             acc
+        };
+        let mut dw = vec![0f32; w_len];
+        for g in 0..self.groups {
+            let block = &acc_t[g * k * sg..(g + 1) * k * sg];
+            for kk in 0..k {
+                for j in 0..sg {
+                    dw[(g * sg + j) * k + kk] = block[kk * sg + j];
+                }
+            }
         }
+        dw
     }
 }
 

@@ -1,6 +1,8 @@
 //! criterion benches of the CPU kernels (pbtnas_nn::ops) on the workloads of `workloads.rs`.
 //! `cargo bench --bench ops`; side by side with PyTorch: `scripts/bench_compare.sh`.
 
+// The candle baseline backend is timed by `examples/bench_ops --candle`, not here.
+#[allow(dead_code)]
 mod workloads;
 
 use criterion::{criterion_group, criterion_main, Criterion};

@@ -1,0 +1,12 @@
+//! Environments for pbtnas, with a Gymnasium-style API ([`Env`]): DMC-faithful pure-Rust control
+//! tasks ([`tasks`]), a ray-cast renderer ([`render`]) and DrQ-v2's wrappers ([`wrappers`]).
+//! No candle, no native dependencies.
+
+pub mod env;
+pub mod physics;
+pub mod render;
+pub mod rewards;
+pub mod tasks;
+
+pub use env::{Env, EnvError, Info, Space, Step};
+pub use tasks::{DmcEnv, TASKS};

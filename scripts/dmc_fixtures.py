@@ -45,7 +45,26 @@ cases = [
     run("pendulum", "swingup", [2.5], [0.0]),
     run("reacher", "easy", [0.3, 2.0], [0.0, 0.0], target=[0.1, -0.08], phase=0.5),
 ]
+
+
+def random_returns(domain, task, episodes=10):
+    """Returns of a uniform random policy over full 1000-step episodes."""
+    env = suite.load(domain, task, task_kwargs={"random": 7})
+    rng = np.random.default_rng(7)
+    spec = env.action_spec()
+    returns = []
+    for _ in range(episodes):
+        ts, total = env.reset(), 0.0
+        while not ts.last():
+            ts = env.step(rng.uniform(spec.minimum, spec.maximum))
+            total += ts.reward
+        returns.append(total)
+    return dict(task=f"{domain}_{task}", returns=returns)
+
+
+random_policy = [random_returns(*t.split("_")) for t in
+                 ["cartpole_swingup", "cartpole_balance", "pendulum_swingup", "reacher_easy"]]
 out = pathlib.Path(__file__).resolve().parent.parent / "crates/env/tests/fixtures/dmc_trajectories.json"
 out.parent.mkdir(parents=True, exist_ok=True)
-out.write_text(json.dumps(dict(dm_control="1.0.50", mujoco="3.17.0", cases=cases)))
+out.write_text(json.dumps(dict(dm_control="1.0.50", mujoco="3.17.0", cases=cases, random_policy=random_policy)))
 print(f"wrote {out} ({out.stat().st_size} bytes)")

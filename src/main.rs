@@ -43,12 +43,39 @@ enum Command {
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
+    /// Environments: list them, or run one with a random policy.
+    Env {
+        #[command(subcommand)]
+        command: EnvCommand,
+    },
     /// Show the population table of a run's newest generation.
     Status {
         run_dir: PathBuf,
         /// Every trial of the run (plans, lineage, fitness) as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum EnvCommand {
+    /// The embedded tasks.
+    List,
+    /// Runs episodes of a task from pixels (DrQ-v2 wrappers) with a uniform random policy,
+    /// prints returns and speed, and saves the first episode as a GIF.
+    Run {
+        task: String,
+        #[arg(long, default_value_t = 1)]
+        episodes: u64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// GIF of the first episode (agent frames).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value_t = 84)]
+        size: usize,
+        #[arg(long, default_value_t = 2)]
+        action_repeat: usize,
     },
 }
 
@@ -103,6 +130,7 @@ fn real_main() -> Result<()> {
             );
             Ok(())
         }
+        Command::Env { command } => env_command(command),
         Command::Status { run_dir, json } => {
             let (trials, complete) = status::load(&run_dir)?;
             if json {
@@ -132,5 +160,70 @@ fn run_task(cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
             pbtnas_orchestrator::run(&task, cfg, opts)
         }
         other => bail!("unknown task kind '{other}' (available: regression)"),
+    }
+}
+
+fn env_command(command: EnvCommand) -> Result<()> {
+    use pbtnas_env::{pixel_env, render::Image, Env, TASKS};
+    use rand::{Rng, SeedableRng};
+    match command {
+        EnvCommand::List => {
+            for t in TASKS {
+                println!("{t}");
+            }
+            Ok(())
+        }
+        EnvCommand::Run {
+            task,
+            episodes,
+            seed,
+            out,
+            size,
+            action_repeat,
+        } => {
+            let mut env = pixel_env(&task, action_repeat, size, 3)?;
+            let n = env.action_space().size();
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut frames = Vec::new();
+            for e in 0..episodes {
+                let start = std::time::Instant::now();
+                let (mut obs, _) = env.reset(Some(seed + e))?;
+                let (mut ret, mut steps) = (0.0, 0u64);
+                loop {
+                    if e == 0 && out.is_some() {
+                        // the newest frame of the stack, CHW -> HWC
+                        let plane = size * size;
+                        let newest = &obs[obs.len() - 3 * plane..];
+                        let data = (0..plane)
+                            .flat_map(|p| (0..3).map(move |c| newest[c * plane + p]))
+                            .collect();
+                        frames.push(Image {
+                            width: size,
+                            height: size,
+                            data,
+                        });
+                    }
+                    let a: Vec<f32> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+                    let s = env.step(&a)?;
+                    ret += s.reward;
+                    steps += 1;
+                    obs = s.obs;
+                    if s.terminated || s.truncated {
+                        break;
+                    }
+                }
+                let secs = start.elapsed().as_secs_f64();
+                println!(
+                    "episode {}: return {ret:.1} over {steps} agent steps ({:.0} frames/s)",
+                    e + 1,
+                    (steps as usize * action_repeat) as f64 / secs
+                );
+            }
+            if let Some(path) = out {
+                pbtnas_env::video::write_gif(&frames, &path, 40)?;
+                println!("wrote {} ({} frames)", path.display(), frames.len());
+            }
+            Ok(())
+        }
     }
 }

@@ -7,6 +7,10 @@ pub mod physics;
 pub mod render;
 pub mod rewards;
 pub mod tasks;
+pub mod vector;
+pub mod video;
+pub mod wrappers;
 
 pub use env::{Env, EnvError, Info, Space, Step};
 pub use tasks::{DmcEnv, TASKS};
+pub use wrappers::{pixel_env, PixelEnv};

@@ -59,7 +59,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum EnvCommand {
-    /// The embedded tasks.
+    /// The embedded tasks (and the `dmc/` MuJoCo ones with `--features mujoco`).
     List,
     /// Runs episodes of a task from pixels (DrQ-v2 wrappers) with a uniform random policy,
     /// prints returns and speed, and saves the first episode as a GIF.
@@ -169,6 +169,10 @@ fn env_command(command: EnvCommand) -> Result<()> {
     match command {
         EnvCommand::List => {
             for t in TASKS {
+                println!("{t}");
+            }
+            #[cfg(feature = "mujoco")]
+            for t in pbtnas_env::mujoco::MUJOCO_TASKS {
                 println!("{t}");
             }
             Ok(())

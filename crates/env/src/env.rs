@@ -68,6 +68,8 @@ pub enum EnvError {
     NeedsReset,
     #[error("unknown task '{0}' (available: {1})")]
     UnknownTask(String, String),
+    #[error("{0}")]
+    Backend(String),
 }
 
 /// A Gymnasium-style environment.

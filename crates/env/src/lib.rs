@@ -3,6 +3,8 @@
 //! No candle, no native dependencies.
 
 pub mod env;
+#[cfg(feature = "mujoco")]
+pub mod mujoco;
 pub mod physics;
 pub mod render;
 pub mod rewards;

@@ -46,8 +46,14 @@ pub const TASKS: [&str; 4] = [
     "reacher_easy",
 ];
 
-/// A task by name.
+/// A task by name: an embedded one of [`TASKS`], or (with the `mujoco` feature) a `dmc/` one.
 pub fn task(name: &str) -> Result<Box<dyn Task>, EnvError> {
+    if name.starts_with("dmc/") {
+        #[cfg(feature = "mujoco")]
+        return Ok(Box::new(crate::mujoco::MjTask::new(name)?));
+        #[cfg(not(feature = "mujoco"))]
+        return Err(EnvError::Backend(format!("task '{name}' runs on MuJoCo: build with `--features mujoco` after scripts/setup-mujoco.sh")));
+    }
     Ok(match name {
         "cartpole_swingup" => Box::new(Cartpole::new(true)),
         "cartpole_balance" => Box::new(Cartpole::new(false)),

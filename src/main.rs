@@ -76,6 +76,9 @@ enum EnvCommand {
         size: usize,
         #[arg(long, default_value_t = 2)]
         action_repeat: usize,
+        /// `raycast` (default) or `mujoco` (MuJoCo's own renderer; `--features mujoco-gl`).
+        #[arg(long, default_value = "raycast")]
+        renderer: String,
     },
 }
 
@@ -164,7 +167,7 @@ fn run_task(cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
 }
 
 fn env_command(command: EnvCommand) -> Result<()> {
-    use pbtnas_env::{pixel_env, render::Image, Env, TASKS};
+    use pbtnas_env::{render::Image, Env, TASKS};
     use rand::{Rng, SeedableRng};
     match command {
         EnvCommand::List => {
@@ -184,8 +187,15 @@ fn env_command(command: EnvCommand) -> Result<()> {
             out,
             size,
             action_repeat,
+            renderer,
         } => {
-            let mut env = pixel_env(&task, action_repeat, size, 3)?;
+            let inner = match renderer.as_str() {
+                "raycast" => pbtnas_env::DmcEnv::new(&task)?,
+                "mujoco" => pbtnas_env::DmcEnv::with_mujoco_renderer(&task)?,
+                other => bail!("unknown renderer '{other}' (raycast, mujoco)"),
+            };
+            let mut env = pbtnas_env::wrappers::wrap(inner, action_repeat, size, 3);
+            println!("{task}: frames by {}", env.renderer());
             let n = env.action_space().size();
             let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
             let mut frames = Vec::new();

@@ -84,7 +84,9 @@ pub trait Env: Send {
     /// limited controls); wrong lengths and non-finite values are errors.
     fn step(&mut self, action: &[f32]) -> Result<Step<Self::Obs>, EnvError>;
     /// The current frame from the task's default camera.
-    fn render(&self, width: usize, height: usize) -> Image;
+    fn render(&mut self, width: usize, height: usize) -> Image;
+    /// Which renderer draws the frames (`raycast` or `mujoco-egl`); record it with results.
+    fn renderer(&self) -> &'static str;
 }
 
 /// Checks an action against a box space and clips it into the bounds.

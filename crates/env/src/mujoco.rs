@@ -51,6 +51,11 @@ pub fn suite_dir() -> PathBuf {
 /// A DMC task on MuJoCo.
 pub struct MjTask {
     kind: Kind,
+    /// MuJoCo's own OpenGL renderer (EGL), when selected; created on first use.
+    #[cfg(feature = "mujoco-gl")]
+    gl: Option<(usize, usize, mujoco_rs::renderer::MjRenderer)>,
+    #[cfg(feature = "mujoco-gl")]
+    use_gl: bool,
     data: MjData<Box<MjModel>>,
     n_sub_steps: usize,
     camera: usize,
@@ -121,6 +126,10 @@ impl MjTask {
             .unwrap_or(0);
         Ok(Self {
             kind,
+            #[cfg(feature = "mujoco-gl")]
+            gl: None,
+            #[cfg(feature = "mujoco-gl")]
+            use_gl: false,
             data: MjData::new(Box::new(model)),
             n_sub_steps,
             camera,
@@ -427,6 +436,24 @@ impl Task for MjTask {
         }
     }
 
+    #[cfg(feature = "mujoco-gl")]
+    fn frame(&mut self, width: usize, height: usize) -> crate::render::Image {
+        if !self.use_gl {
+            return crate::render::render(&self.scene(), width, height);
+        }
+        self.gl_frame(width, height)
+            .unwrap_or_else(|e| panic!("MuJoCo renderer: {e}"))
+    }
+
+    #[cfg(feature = "mujoco-gl")]
+    fn renderer(&self) -> &'static str {
+        if self.use_gl {
+            "mujoco-egl"
+        } else {
+            "raycast"
+        }
+    }
+
     fn state(&self) -> (Vec<f64>, Vec<f64>) {
         (self.data.qpos().to_vec(), self.data.qvel().to_vec())
     }
@@ -453,5 +480,40 @@ impl MjTask {
             *p = xy[0];
             *p.add(1) = xy[1];
         }
+    }
+}
+
+#[cfg(feature = "mujoco-gl")]
+impl MjTask {
+    /// Draws frames with MuJoCo's own renderer (EGL: the GPU's driver, or Mesa llvmpipe on CPU)
+    /// instead of the ray caster: DMC's exact pixels, at a much higher cost on CPU.
+    pub fn use_mujoco_renderer(&mut self, on: bool) {
+        self.use_gl = on;
+    }
+
+    fn gl_frame(&mut self, width: usize, height: usize) -> Result<crate::render::Image, String> {
+        use mujoco_rs::renderer::MjRenderer;
+        if self
+            .gl
+            .as_ref()
+            .is_none_or(|(w, h, _)| (*w, *h) != (width, height))
+        {
+            let r = MjRenderer::builder()
+                .width(width as u32)
+                .height(height as u32)
+                .camera(MjvCamera::new_fixed(self.camera))
+                .build(self.data.model())
+                .map_err(|e| format!("{e:?}"))?;
+            self.gl = Some((width, height, r));
+        }
+        let (_, _, r) = self.gl.as_mut().expect("created above");
+        r.sync_data(&mut self.data).map_err(|e| format!("{e:?}"))?;
+        r.render().map_err(|e| format!("{e:?}"))?;
+        let data = r.rgb_flat().ok_or("no RGB buffer")?.to_vec();
+        Ok(crate::render::Image {
+            width,
+            height,
+            data,
+        })
     }
 }

@@ -45,8 +45,11 @@ impl<E: Env> Env for ActionRepeat<E> {
         s.reward = total;
         Ok(s)
     }
-    fn render(&self, width: usize, height: usize) -> Image {
+    fn render(&mut self, width: usize, height: usize) -> Image {
         self.env.render(width, height)
+    }
+    fn renderer(&self) -> &'static str {
+        self.env.renderer()
     }
 }
 
@@ -78,8 +81,11 @@ impl<E: Env> Env for ActionScale<E> {
             .collect();
         self.env.step(&inner)
     }
-    fn render(&self, width: usize, height: usize) -> Image {
+    fn render(&mut self, width: usize, height: usize) -> Image {
         self.env.render(width, height)
+    }
+    fn renderer(&self) -> &'static str {
+        self.env.renderer()
     }
 }
 
@@ -91,7 +97,7 @@ pub struct Pixels<E> {
 }
 
 impl<E: Env> Pixels<E> {
-    fn frame(&self) -> Vec<u8> {
+    fn frame(&mut self) -> Vec<u8> {
         let img = self.env.render(self.width, self.height);
         let plane = self.width * self.height;
         let mut chw = vec![0u8; 3 * plane];
@@ -128,8 +134,11 @@ impl<E: Env> Env for Pixels<E> {
             info: s.info,
         })
     }
-    fn render(&self, width: usize, height: usize) -> Image {
+    fn render(&mut self, width: usize, height: usize) -> Image {
         self.env.render(width, height)
+    }
+    fn renderer(&self) -> &'static str {
+        self.env.renderer()
     }
 }
 
@@ -184,8 +193,11 @@ impl<E: Env<Obs = Vec<u8>>> Env for FrameStack<E> {
             info: s.info,
         })
     }
-    fn render(&self, width: usize, height: usize) -> Image {
+    fn render(&mut self, width: usize, height: usize) -> Image {
         self.env.render(width, height)
+    }
+    fn renderer(&self) -> &'static str {
+        self.env.renderer()
     }
 }
 
@@ -224,8 +236,11 @@ impl<E: Env> Env for TimeLimit<E> {
         s.truncated |= self.count >= self.max_steps;
         Ok(s)
     }
-    fn render(&self, width: usize, height: usize) -> Image {
+    fn render(&mut self, width: usize, height: usize) -> Image {
         self.env.render(width, height)
+    }
+    fn renderer(&self) -> &'static str {
+        self.env.renderer()
     }
 }
 
@@ -233,22 +248,28 @@ impl<E: Env> Env for TimeLimit<E> {
 /// and a stack of `frames`: observations are u8 `[3·frames, size, size]`.
 pub type PixelEnv = FrameStack<Pixels<ActionScale<ActionRepeat<crate::DmcEnv>>>>;
 
-/// Builds [`PixelEnv`] for an embedded task (DrQ-v2 uses repeat 2, size 84, 3 frames).
+/// Builds [`PixelEnv`] for a task (DrQ-v2 uses repeat 2, size 84, 3 frames), drawn by the ray
+/// caster.
 pub fn pixel_env(
     task: &str,
     action_repeat: usize,
     size: usize,
     frames: usize,
 ) -> Result<PixelEnv, EnvError> {
+    Ok(wrap(crate::DmcEnv::new(task)?, action_repeat, size, frames))
+}
+
+/// DrQ-v2's wrappers around a [`crate::DmcEnv`] built by the caller (e.g. with MuJoCo's renderer).
+pub fn wrap(env: crate::DmcEnv, action_repeat: usize, size: usize, frames: usize) -> PixelEnv {
     let inner = ActionScale {
-        env: ActionRepeat::new(crate::DmcEnv::new(task)?, action_repeat),
+        env: ActionRepeat::new(env, action_repeat),
     };
-    Ok(FrameStack::new(
+    FrameStack::new(
         Pixels {
             env: inner,
             width: size,
             height: size,
         },
         frames,
-    ))
+    )
 }

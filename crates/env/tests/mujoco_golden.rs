@@ -77,3 +77,34 @@ fn every_mujoco_task_runs_an_episode_from_pixels() {
         assert!(e.render(32, 32).data.iter().any(|&p| p > 0));
     }
 }
+
+/// The ray caster against MuJoCo's own renderer on the same states: the bodies (DMC's orange
+/// `self` material) must cover the same pixels (silhouette IoU), so agents see the same scene.
+#[cfg(feature = "mujoco-gl")]
+#[test]
+fn ray_caster_silhouettes_match_mujoco_renderer() {
+    for name in MUJOCO_TASKS {
+        let mut ray = DmcEnv::new(name).unwrap();
+        let mut gl = DmcEnv::with_mujoco_renderer(name).unwrap();
+        assert_eq!((ray.renderer(), gl.renderer()), ("raycast", "mujoco-egl"));
+        ray.reset(Some(4)).unwrap();
+        gl.reset(Some(4)).unwrap();
+        let n = ray.action_space().size();
+        for _ in 0..20 {
+            ray.step(&vec![0.2; n]).unwrap();
+            gl.step(&vec![0.2; n]).unwrap();
+        }
+        let mask = |img: &pbtnas_env::render::Image| -> Vec<bool> {
+            img.data
+                .chunks(3)
+                .map(|p| p[0] as i32 > p[2] as i32 + 40 && p[0] > 60)
+                .collect()
+        };
+        let (a, b) = (mask(&ray.render(84, 84)), mask(&gl.render(84, 84)));
+        let inter = a.iter().zip(&b).filter(|(x, y)| **x && **y).count() as f64;
+        let union = a.iter().zip(&b).filter(|(x, y)| **x || **y).count() as f64;
+        let iou = inter / union.max(1.0);
+        println!("{name}: silhouette IoU {iou:.2} ({union} px)");
+        assert!(union > 20.0 && iou > 0.6, "{name}: silhouette IoU {iou:.2}");
+    }
+}

@@ -29,6 +29,14 @@ pub trait Task: Send {
     fn observation(&self) -> Vec<f32>;
     /// The scene seen from the task's DrQ-v2 camera.
     fn scene(&self) -> Scene;
+    /// The current frame: the ray caster over [`Task::scene`] unless the task has its own renderer.
+    fn frame(&mut self, width: usize, height: usize) -> Image {
+        render(&self.scene(), width, height)
+    }
+    /// Which renderer [`Task::frame`] uses.
+    fn renderer(&self) -> &'static str {
+        "raycast"
+    }
     /// Generalised positions and velocities.
     fn state(&self) -> (Vec<f64>, Vec<f64>);
     /// Overwrites positions and velocities (for replaying recorded states).
@@ -72,14 +80,32 @@ pub struct DmcEnv {
 }
 
 impl DmcEnv {
-    /// The task called `name` (see [`TASKS`]).
+    /// The task called `name` (see [`task`]), drawn by the ray caster.
     pub fn new(name: &str) -> Result<Self, EnvError> {
-        Ok(Self {
-            task: task(name)?,
+        Ok(Self::from_task(task(name)?))
+    }
+
+    fn from_task(task: Box<dyn Task>) -> Self {
+        Self {
+            task,
             rng: ChaCha8Rng::seed_from_u64(0),
             steps: 0,
             running: false,
-        })
+        }
+    }
+
+    /// A `dmc/` task drawn by MuJoCo's own renderer (feature `mujoco-gl`): DMC's exact pixels.
+    pub fn with_mujoco_renderer(name: &str) -> Result<Self, EnvError> {
+        #[cfg(feature = "mujoco-gl")]
+        {
+            let mut t = crate::mujoco::MjTask::new(name)?;
+            t.use_mujoco_renderer(true);
+            Ok(Self::from_task(Box::new(t)))
+        }
+        #[cfg(not(feature = "mujoco-gl"))]
+        Err(EnvError::Backend(format!(
+            "MuJoCo's renderer for '{name}' needs `--features mujoco-gl`"
+        )))
     }
 
     /// The task behind the env.
@@ -145,7 +171,11 @@ impl Env for DmcEnv {
         })
     }
 
-    fn render(&self, width: usize, height: usize) -> Image {
-        render(&self.task.scene(), width, height)
+    fn render(&mut self, width: usize, height: usize) -> Image {
+        self.task.frame(width, height)
+    }
+
+    fn renderer(&self) -> &'static str {
+        self.task.renderer()
     }
 }

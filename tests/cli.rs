@@ -340,3 +340,31 @@ fn mistakes_get_clear_errors() {
         .unwrap());
     assert!(e.contains("no run store at"), "{e}");
 }
+
+#[test]
+fn env_run_plays_a_task_and_writes_a_gif() {
+    let tmp = tempfile::tempdir().unwrap();
+    let gif = tmp.path().join("frames.gif");
+    let out = ok(pbtnas(&[
+        "env",
+        "run",
+        "reacher_easy",
+        "--episodes",
+        "2",
+        "--size",
+        "32",
+        "--out",
+        gif.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("reacher_easy: frames by raycast"), "{text}");
+    assert_eq!(text.matches("over 500 agent steps").count(), 2, "{text}");
+    assert!(text.contains("wrote") && std::fs::metadata(&gif).unwrap().len() > 1000);
+    let list = ok(pbtnas(&["env", "list"]).output().unwrap());
+    assert!(String::from_utf8_lossy(&list.stdout).contains("cartpole_swingup"));
+    let bad = pbtnas(&["env", "run", "walker_run"]).output().unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown task 'walker_run'"));
+}

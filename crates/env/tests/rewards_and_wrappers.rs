@@ -204,3 +204,51 @@ fn random_policy_returns_match_dm_control() {
         );
     }
 }
+
+#[test]
+fn task_rewards_by_hand_at_known_states() {
+    use pbtnas_env::tasks::{task, Reacher, Task};
+    let pi = std::f64::consts::PI;
+    // Cartpole: upright, centred, still, no control -> every factor 1.
+    let mut c = task("cartpole_swingup").unwrap();
+    c.set_state(&[0.0, 0.0], &[0.0, 0.0]);
+    assert!((c.reward() - 1.0).abs() < 1e-12);
+    // Hanging down: upright = (cos π + 1)/2 = 0.
+    c.set_state(&[0.0, pi], &[0.0, 0.0]);
+    assert!(c.reward().abs() < 1e-12);
+    // Cart at one margin (x = 2): centered = (1 + 0.1)/2; pole horizontal: upright 1/2.
+    c.set_state(&[2.0, pi / 2.0], &[0.0, 0.0]);
+    assert!((c.reward() - 0.5 * 0.55).abs() < 1e-9, "{}", c.reward());
+    // Pendulum: 1 within 8° of upright, 0 beyond.
+    let mut p = task("pendulum_swingup").unwrap();
+    p.set_state(&[7.9f64.to_radians()], &[0.0]);
+    assert_eq!(p.reward(), 1.0);
+    p.set_state(&[8.1f64.to_radians()], &[0.0]);
+    assert_eq!(p.reward(), 0.0);
+    // Reacher: the finger at q = 0 is at (0.24, 0); a target within .06 of it pays 1.
+    let mut r = Reacher::new(0.05);
+    r.set_state(&[0.0, 0.0], &[0.0, 0.0]);
+    r.set_target([0.24 + 0.059, 0.0]);
+    assert_eq!(r.reward(), 1.0);
+    r.set_target([0.24 + 0.061, 0.0]);
+    assert_eq!(r.reward(), 0.0);
+}
+
+#[test]
+fn vector_env_steps_envs_in_parallel_like_single_ones() {
+    use pbtnas_env::vector::VecEnv;
+    let mut venv = VecEnv {
+        envs: (0..4)
+            .map(|_| DmcEnv::new("pendulum_swingup").unwrap())
+            .collect(),
+    };
+    let starts = venv.reset(Some(10)).unwrap();
+    let actions: Vec<Vec<f32>> = (0..4).map(|i| vec![i as f32 / 4.0]).collect();
+    let steps = venv.step(&actions).unwrap();
+    for i in 0..4 {
+        let mut single = DmcEnv::new("pendulum_swingup").unwrap();
+        assert_eq!(single.reset(Some(10 + i as u64)).unwrap().0, starts[i].0);
+        assert_eq!(single.step(&actions[i]).unwrap(), steps[i]);
+    }
+    assert!(venv.step(&actions[..3]).is_err());
+}

@@ -79,6 +79,9 @@ enum EnvCommand {
         /// `raycast` (default) or `mujoco` (MuJoCo's own renderer; `--features mujoco-gl`).
         #[arg(long, default_value = "raycast")]
         renderer: String,
+        /// Camera id (default: DrQ-v2's camera for the task).
+        #[arg(long)]
+        camera: Option<usize>,
     },
 }
 
@@ -188,12 +191,16 @@ fn env_command(command: EnvCommand) -> Result<()> {
             size,
             action_repeat,
             renderer,
+            camera,
         } => {
-            let inner = match renderer.as_str() {
+            let mut inner = match renderer.as_str() {
                 "raycast" => pbtnas_env::DmcEnv::new(&task)?,
                 "mujoco" => pbtnas_env::DmcEnv::with_mujoco_renderer(&task)?,
                 other => bail!("unknown renderer '{other}' (raycast, mujoco)"),
             };
+            if let Some(id) = camera {
+                inner.task_mut().set_camera(id)?;
+            }
             let mut env = pbtnas_env::wrappers::wrap(inner, action_repeat, size, 3);
             println!("{task}: frames by {}", env.renderer());
             let n = env.action_space().size();

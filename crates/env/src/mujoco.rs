@@ -454,6 +454,21 @@ impl Task for MjTask {
         }
     }
 
+    fn set_camera(&mut self, id: usize) -> Result<(), EnvError> {
+        let n = self.m().ncam as usize;
+        if id >= n {
+            return Err(EnvError::Backend(format!(
+                "camera {id}: the model has {n} cameras"
+            )));
+        }
+        self.camera = id;
+        #[cfg(feature = "mujoco-gl")]
+        {
+            self.gl = None;
+        }
+        Ok(())
+    }
+
     fn state(&self) -> (Vec<f64>, Vec<f64>) {
         (self.data.qpos().to_vec(), self.data.qvel().to_vec())
     }

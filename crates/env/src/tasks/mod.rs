@@ -37,6 +37,16 @@ pub trait Task: Send {
     fn renderer(&self) -> &'static str {
         "raycast"
     }
+    /// Picks the camera frames are drawn from (default: DrQ-v2's). The embedded tasks model only
+    /// their `fixed` camera, id 0.
+    fn set_camera(&mut self, id: usize) -> Result<(), EnvError> {
+        match id {
+            0 => Ok(()),
+            _ => Err(EnvError::Backend(format!(
+                "camera {id}: this task has only camera 0"
+            ))),
+        }
+    }
     /// Generalised positions and velocities.
     fn state(&self) -> (Vec<f64>, Vec<f64>);
     /// Overwrites positions and velocities (for replaying recorded states).

@@ -48,6 +48,14 @@ enum Command {
         #[command(subcommand)]
         command: EnvCommand,
     },
+    /// Datasets: list, fetch (needs internet), import from a local path, show a grid of images.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+        /// Where datasets live (`<dir>/<name>`); default `$PBTNAS_DATA_DIR` or `data`.
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+    },
     /// Show the population table of a run's newest generation.
     Status {
         run_dir: PathBuf,
@@ -82,6 +90,25 @@ enum EnvCommand {
         /// Camera id (default: DrQ-v2's camera for the task).
         #[arg(long)]
         camera: Option<usize>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// The dataset names.
+    List,
+    /// Downloads a dataset from its official source and verifies its checksums.
+    Fetch { name: String },
+    /// Copies a dataset from a local archive or folder of the official files, verified.
+    Import { name: String, path: PathBuf },
+    /// Writes a PNG grid of the first 64 training images.
+    Show {
+        name: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// Image size for `sprites` and `folder:` datasets.
+        #[arg(long, default_value_t = 32)]
+        size: usize,
     },
 }
 
@@ -137,6 +164,12 @@ fn real_main() -> Result<()> {
             Ok(())
         }
         Command::Env { command } => env_command(command),
+        Command::Data { command, data_dir } => {
+            let dir = data_dir
+                .or_else(|| std::env::var_os("PBTNAS_DATA_DIR").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("data"));
+            data_command(command, &dir)
+        }
         Command::Status { run_dir, json } => {
             let (trials, complete) = status::load(&run_dir)?;
             if json {
@@ -247,4 +280,47 @@ fn env_command(command: EnvCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn data_command(command: DataCommand, dir: &Path) -> Result<()> {
+    use pbtnas_data::fetch;
+    match command {
+        DataCommand::List => {
+            for d in pbtnas_data::DATASETS {
+                let here = dir.join(d).exists() || d == "sprites";
+                println!(
+                    "{d:<14} {}",
+                    if here {
+                        "available"
+                    } else {
+                        "not in the data dir"
+                    }
+                );
+            }
+            println!("folder:<path>  any folder of PNG/JPEG images");
+        }
+        DataCommand::Fetch { name } => {
+            println!("{name} ready in {}", fetch::fetch(&name, dir)?.display())
+        }
+        DataCommand::Import { name, path } => println!(
+            "{name} imported into {}",
+            fetch::import(&name, &path, dir)?.display()
+        ),
+        DataCommand::Show { name, out, size } => {
+            let set = pbtnas_data::load(&name, dir, size)?;
+            let (w, h, data) = set.grid(8, 8);
+            image::RgbImage::from_raw(w as u32, h as u32, data)
+                .context("grid size")?
+                .save(&out)?;
+            println!(
+                "{name}: {} images of {}x{}x{}; grid written to {}",
+                set.len(),
+                set.c,
+                set.h,
+                set.w,
+                out.display()
+            );
+        }
+    }
+    Ok(())
 }

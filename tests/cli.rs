@@ -368,3 +368,36 @@ fn env_run_plays_a_task_and_writes_a_gif() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown task 'walker_run'"));
 }
+
+#[test]
+fn data_show_writes_a_grid_and_missing_data_is_explained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let png = tmp.path().join("grid.png");
+    let out = ok(pbtnas(&[
+        "data",
+        "show",
+        "sprites",
+        "--out",
+        png.to_str().unwrap(),
+        "--data-dir",
+        tmp.path().to_str().unwrap(),
+    ])
+    .output()
+    .unwrap());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("sprites: 10000 images of 3x32x32"));
+    let img = image::open(&png).unwrap();
+    assert_eq!((img.width(), img.height()), (256, 256));
+    let bad = pbtnas(&[
+        "data",
+        "show",
+        "cifar10",
+        "--out",
+        png.to_str().unwrap(),
+        "--data-dir",
+        tmp.path().to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("pbtnas data fetch cifar10"));
+}

@@ -57,6 +57,40 @@ def bn_case(shape, eps=1e-5):
                 mean=flat(x.mean(dims)), var=flat(x.var(dims, unbiased=False)))
 
 
+def sn_case(shape, iters=1):
+    """torch.nn.utils.spectral_norm (the old API PBT-NAS uses) in training mode: one forward
+    updates u, v (v first, then u) and divides the weight by sigma = u . W v."""
+    import torch.nn.utils as U
+    w = arr(*shape)
+    conv = torch.nn.Conv2d(shape[1], shape[0], shape[2], bias=False).double() if len(shape) == 4 else torch.nn.Linear(shape[1], shape[0], bias=False).double()
+    with torch.no_grad():
+        conv.weight.copy_(w)
+    U.spectral_norm(conv, n_power_iterations=iters)
+    u_in, v_in = arr(shape[0]), arr(int(np.prod(shape[1:])))
+    with torch.no_grad():
+        conv.weight_u.copy_(u_in / u_in.norm())
+        conv.weight_v.copy_(v_in / v_in.norm())
+    u_start, v_start = conv.weight_u.clone(), conv.weight_v.clone()
+    conv.train()
+    hook = conv._forward_pre_hooks[next(iter(conv._forward_pre_hooks))]
+    hook(conv, None)
+    w_sn = conv.weight
+    g = arr(*shape)
+    (w_sn * g).sum().backward()
+    return dict(shape=list(shape), w=flat(w), u=flat(u_start), v=flat(v_start), w_sn=flat(w_sn),
+                u_new=flat(conv.weight_u), v_new=flat(conv.weight_v), g=flat(g), gw=flat(conv.weight_orig.grad))
+
+
+def ln_case(shape, eps=1e-5):
+    d = shape[-1]
+    x, g, b = arr(*shape).requires_grad_(), arr(d).requires_grad_(), arr(d).requires_grad_()
+    y = F.layer_norm(x, (d,), g, b, eps)
+    gy = arr(*shape)
+    y.backward(gy)
+    return dict(shape=list(shape), eps=eps, x=flat(x), gamma=flat(g), beta=flat(b), gy=flat(gy), y=flat(y),
+                gx=flat(x.grad), ggamma=flat(g.grad), gbeta=flat(b.grad))
+
+
 fixtures = dict(
     torch_version=torch.__version__,
     conv2d=[
@@ -75,6 +109,8 @@ fixtures = dict(
         conv_t_case(2, 2, 3, 5, 3, 1, 1, 0, 0, 1, 1),   # 1x1
     ],
     batch_norm=[bn_case((4, 3, 5, 5)), bn_case((16, 6)), bn_case((1, 2, 3, 7))],
+    spectral_norm=[sn_case((4, 3, 3, 3)), sn_case((5, 7))],
+    layer_norm=[ln_case((6, 50)), ln_case((2, 3, 9))],
 )
 out = pathlib.Path(__file__).resolve().parent.parent / "crates/nn/tests/fixtures/torch_ops.json"
 out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,10 +7,12 @@ pub mod inherit;
 pub mod init;
 pub mod ops;
 pub mod seed;
+pub mod spectral_norm;
 pub mod weights;
 
 pub use adam::{Adam, AdamConfig, AdamState, ParamState};
 pub use inherit::{inherit, searl_weight_mutation, ShadowRule, ShrinkPerturb, Transfer};
 pub use init::{Init, Params};
 pub use seed::derive_seed;
+pub use spectral_norm::{layer_norm, spectral_norm};
 pub use weights::{is_under, MemberState, WeightMap};

@@ -202,3 +202,76 @@ fn bad_shapes_are_errors() {
         .to_string();
     assert!(e.contains("larger than the padded input"), "{e}");
 }
+
+#[test]
+fn spectral_norm_matches_pytorch_including_u_v_updates() {
+    let fx = fixtures();
+    for (i, c) in fx["spectral_norm"].as_array().unwrap().iter().enumerate() {
+        let shape = dims(&c["shape"]);
+        let cols: usize = shape[1..].iter().product();
+        let w = Var::from_tensor(&tensor(&c["w"], &shape)).unwrap();
+        let u = Var::from_tensor(&tensor(&c["u"], &[shape[0]])).unwrap();
+        let v = Var::from_tensor(&tensor(&c["v"], &[cols])).unwrap();
+        let w_sn =
+            pbtnas_nn::spectral_norm(w.as_tensor(), u.as_tensor(), v.as_tensor(), true).unwrap();
+        close(&w_sn, &c["w_sn"], &format!("sn {i} weight"));
+        close(u.as_tensor(), &c["u_new"], &format!("sn {i} u"));
+        close(v.as_tensor(), &c["v_new"], &format!("sn {i} v"));
+        let grads = (w_sn * tensor(&c["g"], &shape))
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        close(
+            grads.get(w.as_tensor()).unwrap(),
+            &c["gw"],
+            &format!("sn {i} grad"),
+        );
+        assert!(
+            grads.get(u.as_tensor()).is_none(),
+            "u is a constant of the step"
+        );
+    }
+}
+
+#[test]
+fn layer_norm_matches_pytorch_with_gradients() {
+    let fx = fixtures();
+    for (i, c) in fx["layer_norm"].as_array().unwrap().iter().enumerate() {
+        let shape = dims(&c["shape"]);
+        let d = *shape.last().unwrap();
+        let x = Var::from_tensor(&tensor(&c["x"], &shape)).unwrap();
+        let g = Var::from_tensor(&tensor(&c["gamma"], &[d])).unwrap();
+        let b = Var::from_tensor(&tensor(&c["beta"], &[d])).unwrap();
+        let y = pbtnas_nn::layer_norm(
+            x.as_tensor(),
+            g.as_tensor(),
+            b.as_tensor(),
+            c["eps"].as_f64().unwrap(),
+        )
+        .unwrap();
+        close(&y, &c["y"], &format!("ln {i} forward"));
+        let grads = (y * tensor(&c["gy"], &shape))
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        close(
+            grads.get(x.as_tensor()).unwrap(),
+            &c["gx"],
+            &format!("ln {i} grad x"),
+        );
+        close(
+            grads.get(g.as_tensor()).unwrap(),
+            &c["ggamma"],
+            &format!("ln {i} grad gamma"),
+        );
+        close(
+            grads.get(b.as_tensor()).unwrap(),
+            &c["gbeta"],
+            &format!("ln {i} grad beta"),
+        );
+    }
+}

@@ -21,6 +21,8 @@ pub enum Init {
     Uniform { lo: f64, hi: f64 },
     /// N(0, std).
     Normal { std: f64 },
+    /// N(mean, std) (e.g. batch-norm weights N(1, 0.02) in the GAN code).
+    NormalAround { mean: f64, std: f64 },
     /// Every element equal.
     Const(f64),
     /// PyTorch's default for `nn.Linear`/`nn.Conv2d` weights and biases: U(±1/√fan_in).
@@ -44,6 +46,10 @@ impl Init {
             Init::Uniform { lo, hi } => (0..n).map(|_| rng.random_range(lo..=hi) as f32).collect(),
             Init::Normal { std } => {
                 let d = Normal::new(0.0, std).expect("std is finite and >= 0");
+                (0..n).map(|_| d.sample(rng) as f32).collect()
+            }
+            Init::NormalAround { mean, std } => {
+                let d = Normal::new(mean, std).expect("std is finite and >= 0");
                 (0..n).map(|_| d.sample(rng) as f32).collect()
             }
             Init::Const(c) => vec![c as f32; n],

@@ -1,0 +1,6 @@
+//! The GAN task of PBT-NAS (spec §3): the AdversarialNAS generator and the discriminators for the
+//! `Gan` and `GanHard` spaces, built from genomes with parameters named by position.
+
+pub mod model;
+
+pub use model::{Discriminator, Generator, Geometry};

@@ -1,0 +1,251 @@
+//! The discriminators (spec §3.4): the searched GanHard D (4 blocks of 7 node ops and 2 down ops,
+//! spectral norm on every conv, sum pooling, SN linear head) and the fixed AutoGAN D of the Gan
+//! space.
+
+use anyhow::Result;
+use candle_core::{Tensor, D};
+use pbtnas_genome::{Genome, SearchSpace};
+use pbtnas_nn::ops::ConvParams;
+use pbtnas_nn::{spectral_norm, Init, Params};
+
+use super::ops::{Conv, Op};
+use super::Geometry;
+
+/// One GanHard block.
+struct Block {
+    ops: Vec<Option<Op>>,
+    downsample: bool,
+    /// Whether each down op acts on the path inputs (`*_pool_input`) rather than at the end.
+    down_on_input: [bool; 2],
+    down: [Option<Op>; 2],
+}
+
+fn add(a: Option<Tensor>, b: Option<Tensor>) -> Result<Option<Tensor>> {
+    Ok(match (a, b) {
+        (Some(a), Some(b)) => Some((a + b)?),
+        (a, b) => a.or(b),
+    })
+}
+
+impl Block {
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let ap = |k: usize, t: &Option<Tensor>| -> Result<Option<Tensor>> {
+            match (&self.ops[k], t) {
+                (Some(op), Some(t)) => Ok(Some(op.forward(t, train)?)),
+                _ => Ok(None),
+            }
+        };
+        let xs = Some(x.clone());
+        let (n0, n1, n2) = (ap(0, &xs)?, ap(1, &xs)?, ap(2, &xs)?);
+        if n0.is_none() && n1.is_none() && n2.is_none() {
+            return Ok(x.clone());
+        }
+        let down = |i: usize, t: Option<Tensor>, at_input: bool| -> Result<Option<Tensor>> {
+            match (&self.down[i], t) {
+                (Some(d), Some(t)) if self.downsample && self.down_on_input[i] == at_input => {
+                    Ok(Some(d.forward(&t, train)?))
+                }
+                (_, t) => Ok(t),
+            }
+        };
+        let path = |i: usize,
+                    n: Option<Tensor>,
+                    c_from_n0: usize,
+                    c_after: usize|
+         -> Result<Option<Tensor>> {
+            let p = add(down(i, n, true)?, down(i, ap(c_from_n0, &n0)?, true)?)?;
+            let p = match &self.ops[c_after] {
+                Some(op) => p.map(|t| op.forward(&t, train)).transpose()?,
+                None => p,
+            };
+            down(i, p, false)
+        };
+        let p1 = path(0, n1, 3, 5)?;
+        let p2 = path(1, n2, 4, 6)?;
+        // (quirk, kept) the original computes p1 + p2 and then returns p1 whenever it exists.
+        Ok(match (p1, p2) {
+            (Some(p), _) | (None, Some(p)) => p,
+            (None, None) => n0.expect("checked above"),
+        })
+    }
+}
+
+/// The SN linear head `Linear(df, 1, bias=False)` after ReLU and sum pooling.
+struct Head {
+    weight: Tensor,
+    u: Tensor,
+    v: Tensor,
+}
+
+impl Head {
+    fn new(p: &Params, df: usize) -> Result<Self> {
+        Ok(Self {
+            weight: p.get((1, df), "weight", Init::TorchDefault { fan_in: df })?,
+            u: p.get(1, "weight_u", Init::Normal { std: 1.0 })?,
+            v: p.get(df, "weight_v", Init::Normal { std: 1.0 })?,
+        })
+    }
+
+    fn forward(&self, h: &Tensor, train: bool) -> Result<Tensor> {
+        let pooled = h.relu()?.sum(D::Minus1)?.sum(D::Minus1)?;
+        let w = spectral_norm(&self.weight, &self.u, &self.v, train)?;
+        Ok(pooled.matmul(&w.t()?)?)
+    }
+}
+
+enum Body {
+    Searched(Vec<Block>),
+    AutoGan(Vec<ResBlock>),
+}
+
+/// A discriminator: logits `(n, 1)` for images `(n, 3, s, s)`.
+pub struct Discriminator {
+    body: Body,
+    head: Head,
+}
+
+fn opt<'a>(space: &'a SearchSpace, genome: &Genome, gene: &str) -> Option<&'a str> {
+    space.gene_index(gene).map(|i| space.option(genome, i))
+}
+
+impl Discriminator {
+    /// The GanHard D when the space has `block1.c0`, else the AutoGAN D; parameters under `disc`.
+    pub fn new(
+        space: &SearchSpace,
+        genome: &Genome,
+        geo: Geometry,
+        params: &Params,
+    ) -> Result<Self> {
+        let p = params.pp("disc");
+        let df = geo.df;
+        let body = if space.gene_index("block1.c0").is_some() {
+            let mut blocks = Vec::new();
+            for b in 1..=4 {
+                let bp = p.pp(format!("block{b}"));
+                let mut ops = Vec::new();
+                for k in 0..7 {
+                    let name = opt(space, genome, &format!("block{b}.c{k}")).unwrap_or("none");
+                    let image_input = b == 1 && k < 3;
+                    let cin = if image_input { 3 } else { df };
+                    ops.push(Op::build(
+                        name,
+                        &bp.pp(format!("c{k}")),
+                        cin,
+                        df,
+                        1,
+                        !image_input,
+                        true,
+                    )?);
+                }
+                let down_name = |i: usize| {
+                    opt(space, genome, &format!("block{b}.down{i}")).unwrap_or("avg_pool")
+                };
+                let down = [0, 1].map(|i| {
+                    Op::build(
+                        down_name(i),
+                        &bp.pp(format!("down{i}")),
+                        df,
+                        df,
+                        2,
+                        true,
+                        true,
+                    )
+                });
+                let [d0, d1] = down;
+                blocks.push(Block {
+                    ops,
+                    downsample: opt(space, genome, &format!("block{b}.downsample")) == Some("true"),
+                    down_on_input: [0, 1].map(|i| down_name(i).ends_with("_input")),
+                    down: [d0?, d1?],
+                });
+            }
+            Body::Searched(blocks)
+        } else {
+            Body::AutoGan(vec![
+                ResBlock::new(&p.pp("block1"), 3, df, true, true)?,
+                ResBlock::new(&p.pp("block2"), df, df, true, false)?,
+                ResBlock::new(&p.pp("block3"), df, df, false, false)?,
+                ResBlock::new(&p.pp("block4"), df, df, false, false)?,
+            ])
+        };
+        Ok(Self {
+            body,
+            head: Head::new(&p.pp("head"), df)?,
+        })
+    }
+
+    /// Logits; `train` runs a power iteration in every spectral norm.
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let mut h = x.clone();
+        match &self.body {
+            Body::Searched(blocks) => {
+                for b in blocks {
+                    h = b.forward(&h, train)?;
+                }
+            }
+            Body::AutoGan(blocks) => {
+                for b in blocks {
+                    h = b.forward(&h, train)?;
+                }
+            }
+        }
+        self.head.forward(&h, train)
+    }
+}
+
+/// AutoGAN's residual blocks: `OptimizedDisBlock` (first) and `DisBlock`, all convs SN.
+struct ResBlock {
+    c1: Conv,
+    c2: Conv,
+    shortcut: Option<Conv>,
+    downsample: bool,
+    first: bool,
+}
+
+impl ResBlock {
+    fn new(p: &Params, cin: usize, cout: usize, downsample: bool, first: bool) -> Result<Self> {
+        let k3 = ConvParams {
+            padding: 1,
+            ..Default::default()
+        };
+        let learnable = first || downsample || cin != cout;
+        Ok(Self {
+            c1: Conv::new(&p.pp("c1"), cin, cout, 3, k3, true, true)?,
+            c2: Conv::new(&p.pp("c2"), cout, cout, 3, k3, true, true)?,
+            shortcut: if learnable {
+                Some(Conv::new(
+                    &p.pp("c_sc"),
+                    cin,
+                    cout,
+                    1,
+                    ConvParams::default(),
+                    true,
+                    true,
+                )?)
+            } else {
+                None
+            },
+            downsample,
+            first,
+        })
+    }
+
+    fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let pool = |t: Tensor| -> Result<Tensor> {
+            Ok(if self.downsample { t.avg_pool2d(2)? } else { t })
+        };
+        let r = if self.first {
+            self.c1.forward(x, train)?
+        } else {
+            self.c1.forward(&x.relu()?, train)?
+        };
+        let r = pool(self.c2.forward(&r.relu()?, train)?)?;
+        let s = match &self.shortcut {
+            // OptimizedDisBlock pools first, DisBlock convolves first.
+            Some(sc) if self.first => sc.forward(&x.avg_pool2d(2)?, train)?,
+            Some(sc) => pool(sc.forward(x, train)?)?,
+            None => x.clone(),
+        };
+        Ok((r + s)?)
+    }
+}

@@ -1,0 +1,275 @@
+//! The AdversarialNAS generator for the Gan and GanHard spaces (spec §3.3): noise projections,
+//! three searched cells with skip inputs, and the BN–ReLU–conv–tanh head.
+
+use anyhow::{Context, Result};
+use candle_core::{Tensor, D};
+use pbtnas_genome::{Genome, SearchSpace};
+use pbtnas_nn::{batch_norm, Init, Params};
+
+use super::ops::{upsample_to, Conv, Op, Up};
+use super::Geometry;
+
+/// One noise projection: `Linear(z part, w²·gf)` → `(gf, w, w)` → upsample to the target → dropout.
+struct Projection {
+    /// Off projections still own their layer, so tensor names never depend on `if_enabled`.
+    enabled: bool,
+    weight: Tensor,
+    bias: Tensor,
+    part: bool,
+    width: usize,
+    bilinear: bool,
+    dropout: f64,
+}
+
+/// A searched cell.
+struct Cell {
+    up: [Up; 2],
+    ops: [Option<Op>; 5],
+    /// 1×1 convs on the skip outputs of earlier cells.
+    skips: Vec<Conv>,
+    skip_bilinear: bool,
+}
+
+/// The generator.
+pub struct Generator {
+    geo: Geometry,
+    projections: Vec<Option<Projection>>,
+    cells: Vec<Cell>,
+    bn_gamma: Tensor,
+    bn_beta: Tensor,
+    bn_mean: Tensor,
+    bn_var: Tensor,
+    to_rgb: Conv,
+    /// Reproduce the original's in-place skip add (the skip output includes the skip inputs).
+    inplace_skip_quirk: bool,
+}
+
+/// The option a genome holds for a gene, or `default` when the space has no such gene (the Gan
+/// space fixes what GanHard searches).
+fn opt<'a>(space: &'a SearchSpace, genome: &Genome, gene: &str, default: &'a str) -> &'a str {
+    space
+        .gene_index(gene)
+        .map_or(default, |i| space.option(genome, i))
+}
+
+impl Generator {
+    /// Builds the generator of `genome` under `params` (prefix `gen`).
+    pub fn new(
+        space: &SearchSpace,
+        genome: &Genome,
+        geo: Geometry,
+        params: &Params,
+        inplace_skip_quirk: bool,
+    ) -> Result<Self> {
+        let p = params.pp("gen");
+        let gf = geo.gf;
+        let mut projections = Vec::new();
+        for i in 0..geo.cells {
+            // Without projection genes (the Gan space) every projection is on: a third of z
+            // straight to the target width, nearest upsampling, no dropout.
+            let enabled =
+                i == 0 || opt(space, genome, &format!("proj{i}.if_enabled"), "true") == "true";
+            let linear = opt(space, genome, &format!("proj{i}.linear"), "part_target");
+            let (part, which) = linear.split_once('_').context("projection option")?;
+            let target = geo.bottom << i;
+            let width = match which {
+                "bottom" => geo.bottom,
+                "prev" => (target / 2).max(1),
+                _ => target,
+            };
+            let part = part == "part";
+            let input = if part {
+                geo.latent / geo.cells
+            } else {
+                geo.latent
+            };
+            let lp = p.pp(format!("proj{i}")).pp("linear");
+            let init = Init::TorchDefault { fan_in: input };
+            projections.push(Some(Projection {
+                enabled,
+                weight: lp.get((width * width * gf, input), "weight", init)?,
+                bias: lp.get(width * width * gf, "bias", init)?,
+                part,
+                width,
+                bilinear: opt(space, genome, &format!("proj{i}.up_mode"), "nearest") == "bilinear",
+                dropout: opt(space, genome, &format!("proj{i}.dropout"), "0.0").parse()?,
+            }));
+        }
+        let mut cells = Vec::new();
+        for c in 1..=geo.cells {
+            let cp = p.pp(format!("cell{c}"));
+            let up = [0, 1].map(|k| {
+                Up::build(
+                    opt(space, genome, &format!("cell{c}.up{k}"), "nearest"),
+                    &cp.pp(format!("up{k}")),
+                    gf,
+                )
+            });
+            let [u0, u1] = up;
+            let mut ops = Vec::new();
+            for k in 0..5 {
+                ops.push(Op::build(
+                    opt(space, genome, &format!("cell{c}.c{k}"), "conv_3x3"),
+                    &cp.pp(format!("c{k}")),
+                    gf,
+                    gf,
+                    1,
+                    true,
+                    false,
+                )?);
+            }
+            let skips = (1..c)
+                .map(|j| {
+                    Conv::new(
+                        &cp.pp(format!("skip{j}")),
+                        gf,
+                        gf,
+                        1,
+                        Default::default(),
+                        true,
+                        false,
+                    )
+                })
+                .collect::<Result<_>>()?;
+            cells.push(Cell {
+                up: [u0?, u1?],
+                ops: ops.try_into().map_err(|_| anyhow::anyhow!("5 ops"))?,
+                skips,
+                skip_bilinear: c == 2,
+            });
+        }
+        let hp = p.pp("head");
+        let bp = hp.pp("bn");
+        Ok(Self {
+            geo,
+            projections,
+            cells,
+            bn_gamma: bp.get(
+                gf,
+                "weight",
+                Init::NormalAround {
+                    mean: 1.0,
+                    std: 0.02,
+                },
+            )?,
+            bn_beta: bp.get(gf, "bias", Init::Const(0.0))?,
+            bn_mean: bp.get(gf, "running_mean", Init::Const(0.0))?,
+            bn_var: bp.get(gf, "running_var", Init::Const(1.0))?,
+            to_rgb: Conv::new(
+                &hp.pp("to_rgb"),
+                gf,
+                3,
+                3,
+                pbtnas_nn::ops::ConvParams {
+                    padding: 1,
+                    ..Default::default()
+                },
+                true,
+                false,
+            )?,
+            inplace_skip_quirk,
+        })
+    }
+
+    fn project(
+        &self,
+        i: usize,
+        z: &Tensor,
+        train: bool,
+        dropout_seed: u64,
+    ) -> Result<Option<Tensor>> {
+        let Some(pr) = self
+            .projections
+            .get(i)
+            .and_then(|p| p.as_ref())
+            .filter(|p| p.enabled)
+        else {
+            return Ok(None);
+        };
+        let n = z.dim(0)?;
+        let part = self.geo.latent / self.geo.cells;
+        let input = if pr.part {
+            z.narrow(1, i * part, part)?
+        } else {
+            z.clone()
+        };
+        let h = input.matmul(&pr.weight.t()?)?.broadcast_add(&pr.bias)?;
+        let h = h.reshape((n, self.geo.gf, pr.width, pr.width))?;
+        let h = upsample_to(&h, self.geo.bottom << i, pr.bilinear)?;
+        Ok(Some(if train && pr.dropout > 0.0 {
+            pbtnas_nn::dropout(&h, pr.dropout, dropout_seed)?
+        } else {
+            h
+        }))
+    }
+
+    /// Images in [-1, 1] for noise `z` `(n, latent)`. `train` uses batch statistics in the head's
+    /// batch norm (and updates its running statistics) and applies projection dropout.
+    pub fn forward(&self, z: &Tensor, train: bool, seed: u64) -> Result<Tensor> {
+        let mut x = self
+            .project(0, z, train, seed)?
+            .context("projection 0 always exists")?;
+        let mut skip_outs: Vec<Tensor> = Vec::new();
+        for (ci, cell) in self.cells.iter().enumerate() {
+            let n0 = cell.up[0].forward(&x)?;
+            let n1 = cell.up[1].forward(&x)?;
+            let apply = |k: usize, t: &Tensor| -> Result<Option<Tensor>> {
+                cell.ops[k]
+                    .as_ref()
+                    .map(|op| op.forward(t, train))
+                    .transpose()
+            };
+            let sum = |terms: Vec<Option<Tensor>>| -> Result<Option<Tensor>> {
+                let mut acc: Option<Tensor> = None;
+                for t in terms.into_iter().flatten() {
+                    acc = Some(match acc {
+                        Some(a) => (a + t)?,
+                        None => t,
+                    });
+                }
+                Ok(acc)
+            };
+            let n2 = match sum(vec![apply(0, &n0)?, apply(1, &n1)?])? {
+                Some(t) => t,
+                None => (&n0 + &n1)?,
+            };
+            let size = n2.dim(D::Minus1)?;
+            let mut skip_in: Option<Tensor> = None;
+            for (j, conv) in cell.skips.iter().enumerate() {
+                let s = upsample_to(&skip_outs[j], size, cell.skip_bilinear)?;
+                let t = conv.forward(&s, train)?;
+                skip_in = Some(match skip_in {
+                    Some(a) => (a + t)?,
+                    None => t,
+                });
+            }
+            let n2_full = match &skip_in {
+                Some(s) => (&n2 + s)?,
+                None => n2.clone(),
+            };
+            // The original adds the skip inputs in place, so the skip output includes them.
+            skip_outs.push(if self.inplace_skip_quirk {
+                n2_full.clone()
+            } else {
+                n2
+            });
+            let n3 =
+                sum(vec![apply(2, &n0)?, apply(3, &n1)?, apply(4, &n2_full)?])?.unwrap_or(n2_full);
+            x = match self.project(ci + 1, z, train, seed.wrapping_add(ci as u64 + 1))? {
+                Some(p) if ci + 1 < self.cells.len() => (n3 + p)?,
+                _ => n3,
+            };
+        }
+        let h = batch_norm(
+            &x,
+            &self.bn_gamma,
+            &self.bn_beta,
+            &self.bn_mean,
+            &self.bn_var,
+            train,
+            0.1,
+            1e-5,
+        )?;
+        Ok(self.to_rgb.forward(&h.relu()?, train)?.tanh()?)
+    }
+}

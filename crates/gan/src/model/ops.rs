@@ -1,0 +1,246 @@
+//! The searchable operations of the AdversarialNAS cells and the GanHard discriminator blocks,
+//! each creating its tensors under the position it is built at (spec §3.3–3.4).
+
+use anyhow::{bail, Result};
+use candle_core::{Tensor, D};
+use pbtnas_nn::ops::{conv2d, conv_transpose2d, ConvParams};
+use pbtnas_nn::{spectral_norm, Init, Params};
+
+/// A 2-d convolution layer (optionally spectral-normalised), tensors `weight`, `bias`, and for
+/// SN `weight_u`, `weight_v`, as PyTorch names them.
+pub struct Conv {
+    weight: Tensor,
+    bias: Option<Tensor>,
+    sn: Option<(Tensor, Tensor)>,
+    p: ConvParams,
+}
+
+impl Conv {
+    /// `k × k` conv `cin → cout`; xavier-uniform weights (the GAN code's `weights_init`), PyTorch's
+    /// default bias.
+    pub fn new(
+        p: &Params,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        conv: ConvParams,
+        bias: bool,
+        sn: bool,
+    ) -> Result<Self> {
+        let fan_in = cin / conv.groups * k * k;
+        let weight = p.get(
+            (cout, cin / conv.groups, k, k),
+            "weight",
+            Init::XavierUniform {
+                fan_in,
+                fan_out: cout / conv.groups * k * k,
+                gain: 1.0,
+            },
+        )?;
+        let bias = if bias {
+            Some(p.get(cout, "bias", Init::TorchDefault { fan_in })?)
+        } else {
+            None
+        };
+        let sn = if sn {
+            Some((
+                p.get(cout, "weight_u", Init::Normal { std: 1.0 })?,
+                p.get(fan_in, "weight_v", Init::Normal { std: 1.0 })?,
+            ))
+        } else {
+            None
+        };
+        Ok(Self {
+            weight,
+            bias,
+            sn,
+            p: conv,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let w = match &self.sn {
+            Some((u, v)) => spectral_norm(&self.weight, u, v, train)?,
+            None => self.weight.clone(),
+        };
+        let y = conv2d(x, &w, self.p)?;
+        Ok(match &self.bias {
+            Some(b) => y.broadcast_add(&b.reshape((1, (), 1, 1))?)?,
+            None => y,
+        })
+    }
+}
+
+/// A node operation of a cell or a block: `PRIMITIVES` / `PRIMITIVES_wo_act` / `PRIMITIVES_down_my`.
+pub enum Op {
+    Skip,
+    /// ReLU (unless `act` is false) then conv.
+    Conv {
+        conv: Conv,
+        act: bool,
+    },
+    AvgPool,
+    MaxPool,
+}
+
+fn conv_geometry(name: &str, stride: usize) -> Option<(usize, ConvParams)> {
+    let p = |k: usize, padding: usize, dilation: usize| {
+        (
+            k,
+            ConvParams {
+                stride,
+                padding,
+                dilation,
+                ..Default::default()
+            },
+        )
+    };
+    Some(match name {
+        "conv_1x1" => p(1, 0, 1),
+        "conv_3x3" => p(3, 1, 1),
+        "conv_5x5" => p(5, 2, 1),
+        "dil_conv_3x3" => p(3, 2, 2),
+        "dil_conv_5x5" => p(5, 4, 2),
+        _ => return None,
+    })
+}
+
+impl Op {
+    /// Builds the op an option names at `p`; `None` for `none` (not instantiated).
+    pub fn build(
+        name: &str,
+        p: &Params,
+        ch_in: usize,
+        ch: usize,
+        stride: usize,
+        act: bool,
+        sn: bool,
+    ) -> Result<Option<Op>> {
+        if let Some((k, g)) = conv_geometry(name, stride) {
+            return Ok(Some(Op::Conv {
+                conv: Conv::new(p, ch_in, ch, k, g, true, sn)?,
+                act,
+            }));
+        }
+        Ok(Some(match name {
+            "none" => return Ok(None),
+            "skip_connect" => Op::Skip,
+            "avg_pool" | "avg_pool_input" => Op::AvgPool,
+            "max_pool" | "max_pool_input" => Op::MaxPool,
+            other => bail!("unknown operation '{other}'"),
+        }))
+    }
+
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        Ok(match self {
+            Op::Skip => x.clone(),
+            Op::Conv { conv, act } => {
+                conv.forward(&if *act { x.relu()? } else { x.clone() }, train)?
+            }
+            Op::AvgPool => x.avg_pool2d(2)?,
+            Op::MaxPool => max_pool2(x)?,
+        })
+    }
+}
+
+/// 2×2 max pooling with stride 2 and a correct gradient (candle's max-pool backward is scaled
+/// wrongly): the maximum of the four shifted sub-grids.
+pub fn max_pool2(x: &Tensor) -> Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    let g = x
+        .narrow(2, 0, h / 2 * 2)?
+        .narrow(3, 0, w / 2 * 2)?
+        .reshape((n, c, h / 2, 2, w / 2, 2))?;
+    let a = g.max_keepdim(3)?.max_keepdim(5)?;
+    Ok(a.reshape((n, c, h / 2, w / 2))?)
+}
+
+/// ×2 nearest-neighbour upsampling.
+pub fn upsample_nearest2(x: &Tensor) -> Result<Tensor> {
+    let (_, _, h, w) = x.dims4()?;
+    Ok(x.upsample_nearest2d(2 * h, 2 * w)?)
+}
+
+/// ×2 bilinear upsampling with PyTorch's `align_corners=False` weights (¼, ¾ with edge
+/// replication), built from differentiable ops (candle's bilinear has no backward).
+pub fn upsample_bilinear2(x: &Tensor) -> Result<Tensor> {
+    let along = |x: &Tensor, dim: usize| -> Result<Tensor> {
+        let n = x.dim(dim)?;
+        let prev = Tensor::cat(&[x.narrow(dim, 0, 1)?, x.narrow(dim, 0, n - 1)?], dim)?;
+        let next = Tensor::cat(&[x.narrow(dim, 1, n - 1)?, x.narrow(dim, n - 1, 1)?], dim)?;
+        let even = ((prev * 0.25)? + (x * 0.75)?)?;
+        let odd = ((x * 0.75)? + (next * 0.25)?)?;
+        let mut shape = x.dims().to_vec();
+        shape[dim] *= 2;
+        Ok(Tensor::stack(&[even, odd], dim + 1)?.reshape(shape)?)
+    };
+    along(&along(x, 2)?, 3)
+}
+
+/// Resizes to `size × size` by repeated ×2 steps (the resolutions here are powers of two apart).
+pub fn upsample_to(x: &Tensor, size: usize, bilinear: bool) -> Result<Tensor> {
+    let mut y = x.clone();
+    while y.dim(D::Minus1)? < size {
+        y = if bilinear {
+            upsample_bilinear2(&y)?
+        } else {
+            upsample_nearest2(&y)?
+        };
+    }
+    if y.dim(D::Minus1)? != size {
+        bail!("cannot resize {} to {size} by doubling", x.dim(D::Minus1)?);
+    }
+    Ok(y)
+}
+
+/// The cell's up operations (`PRIMITIVES_up`): interpolate ×2 → ReLU → conv 1×1 (bias), or ReLU →
+/// depthwise conv-transpose (k3 s2 p1 op1, no bias) → conv 1×1 (no bias).
+pub enum Up {
+    Interp { bilinear: bool, conv: Conv },
+    Transpose { convt: Tensor, conv: Conv },
+}
+
+impl Up {
+    pub fn build(name: &str, p: &Params, ch: usize) -> Result<Up> {
+        let one = ConvParams::default();
+        Ok(match name {
+            "nearest" | "bilinear" => Up::Interp {
+                bilinear: name == "bilinear",
+                conv: Conv::new(&p.pp("conv"), ch, ch, 1, one, true, false)?,
+            },
+            "conv_transpose" => Up::Transpose {
+                convt: p.pp("convt").get(
+                    (ch, 1, 3, 3),
+                    "weight",
+                    Init::TorchDefault { fan_in: 9 },
+                )?,
+                conv: Conv::new(&p.pp("conv"), ch, ch, 1, one, false, false)?,
+            },
+            other => bail!("unknown up operation '{other}'"),
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Up::Interp { bilinear, conv } => {
+                let u = if *bilinear {
+                    upsample_bilinear2(x)?
+                } else {
+                    upsample_nearest2(x)?
+                };
+                conv.forward(&u.relu()?, true)
+            }
+            Up::Transpose { convt, conv } => {
+                let ch = x.dim(1)?;
+                let p = ConvParams {
+                    stride: 2,
+                    padding: 1,
+                    output_padding: 1,
+                    groups: ch,
+                    ..Default::default()
+                };
+                conv.forward(&conv_transpose2d(&x.relu()?, convt, p)?, true)
+            }
+        }
+    }
+}

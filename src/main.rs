@@ -198,7 +198,12 @@ fn run_task(cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
             let task = RegressionTask::new(&cfg.task, space(RegressionTask::default_space)?)?;
             pbtnas_orchestrator::run(&task, cfg, opts)
         }
-        other => bail!("unknown task kind '{other}' (available: regression)"),
+        "gan" => {
+            let task =
+                pbtnas_gan::GanTask::new(&cfg.task, space(pbtnas_gan::GanTask::default_space)?)?;
+            pbtnas_orchestrator::run(&task, cfg, opts)
+        }
+        other => bail!("unknown task kind '{other}' (available: regression, gan)"),
     }
 }
 

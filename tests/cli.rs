@@ -318,12 +318,12 @@ fn mistakes_get_clear_errors() {
 
     std::fs::write(
         &other,
-        format!("extends: {}\ntask: {{kind: gan}}\n", cfg.display()),
+        format!("extends: {}\ntask: {{kind: diffusion}}\n", cfg.display()),
     )
     .unwrap();
     let e = err(pbtnas(&["run", other.to_str().unwrap()]).output().unwrap());
     assert!(
-        e.contains("unknown task kind 'gan' (available: regression)"),
+        e.contains("unknown task kind 'diffusion' (available: regression, gan)"),
         "{e}"
     );
 

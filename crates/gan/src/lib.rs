@@ -2,5 +2,8 @@
 //! `Gan` and `GanHard` spaces, built from genomes with parameters named by position.
 
 pub mod model;
+pub mod pixel_fd;
+pub mod task;
 
 pub use model::{Discriminator, Generator, Geometry};
+pub use task::{GanConfig, GanTask};

@@ -42,6 +42,7 @@ pub mod layout {
     pub const CHECKPOINTS: &str = "checkpoints";
     pub const CONFIG: &str = "config.yaml";
     pub const SPACE: &str = "space.yaml";
+    pub const ARTIFACTS: &str = "artifacts";
 }
 
 /// How to run: where, and how talkative.
@@ -109,6 +110,7 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
     }
     let runner = Runner {
         task,
+        artifacts: dir.join(layout::ARTIFACTS),
         cfg,
         store: &store,
         ckpts: &ckpts,
@@ -167,6 +169,7 @@ fn diff_json(path: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut
 
 struct Runner<'a, T: Task> {
     task: &'a T,
+    artifacts: PathBuf,
     cfg: &'a RunConfig,
     store: &'a dyn Store,
     ckpts: &'a CheckpointDir,
@@ -342,6 +345,7 @@ impl<T: Task> Runner<'_, T> {
             generation: spec.generation,
             slot: spec.slot,
             seed: spec.train_seed,
+            artifacts: self.artifacts.clone(),
         };
         let mut metrics = task.train_step(&mut member, &ctx)?;
         let eval = task.evaluate(&mut member, &ctx)?;

@@ -18,6 +18,8 @@ pub struct StepContext {
     pub slot: usize,
     /// Seed for everything random in this step (batches, noise, environment).
     pub seed: u64,
+    /// Folder for the step's artifacts (sample grids, videos): `<run dir>/artifacts`.
+    pub artifacts: std::path::PathBuf,
 }
 
 /// A member's fitness (higher is better) and the metrics behind it.

@@ -1,0 +1,378 @@
+//! The GAN task (spec §3.5): hinge loss, D every iteration and G every `n_critic`-th with twice
+//! the batch, Adam(0, 0.9, eps 1e-4, lr 2e-4), an EMA of G's parameters (0.999) after every G
+//! step, fitness from the EMA generator. The EMA generator is the member's copy-as-is shadow.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use candle_core::{Device, Tensor, Var};
+use pbtnas_data::{ImageSet, Prefetcher};
+use pbtnas_genome::{Genome, SearchSpace};
+use pbtnas_nn::{Adam, AdamConfig, MemberState, Params, WeightMap};
+use pbtnas_orchestrator::{Evaluation, Metrics, StepContext, Task};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Discriminator, Generator, Geometry};
+use crate::pixel_fd::{features, frechet_distance, Stats};
+
+/// The built-in spaces.
+pub const GAN_HARD_SPACE: &str = include_str!("../../../configs/spaces/gan_hard.yaml");
+pub const GAN_SPACE: &str = include_str!("../../../configs/spaces/gan.yaml");
+
+/// Model sizes in a config: `cifar`, `stl`, or explicit channels and bottom width.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum GeometryConfig {
+    Named(String),
+    Small { gf: usize, df: usize, bottom: usize },
+}
+
+/// The `task:` section for `kind: gan`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GanConfig {
+    pub kind: String,
+    /// `sprites` (embedded), `cifar10`, `stl10`, `fashion-mnist`, `mnist`, `folder:<path>`.
+    pub dataset: String,
+    pub data_dir: PathBuf,
+    pub geometry: GeometryConfig,
+    /// D batch; G batches are twice as large.
+    pub batch_size: usize,
+    pub n_critic: usize,
+    /// D iterations per PBT step.
+    pub iters_per_step: usize,
+    pub adam: AdamConfig,
+    pub ema: f64,
+    /// Generated images for the fitness proxy.
+    pub eval_samples: usize,
+    /// Reproduce the original generator's in-place skip add (default, for comparable numbers).
+    pub inplace_skip_quirk: bool,
+}
+
+impl Default for GanConfig {
+    fn default() -> Self {
+        Self {
+            kind: "gan".into(),
+            dataset: "sprites".into(),
+            data_dir: PathBuf::from("data"),
+            geometry: GeometryConfig::Small {
+                gf: 32,
+                df: 32,
+                bottom: 2,
+            },
+            batch_size: 32,
+            n_critic: 5,
+            iters_per_step: 200,
+            adam: AdamConfig {
+                lr: 2e-4,
+                beta1: 0.0,
+                beta2: 0.9,
+                eps: 1e-4,
+                weight_decay: 0.0,
+            },
+            ema: 0.999,
+            eval_samples: 1000,
+            inplace_skip_quirk: true,
+        }
+    }
+}
+
+/// A member: G and D over one parameter store, their optimizers, and the EMA of G.
+pub struct Member {
+    params: Params,
+    genome: Genome,
+    gen: Generator,
+    disc: Discriminator,
+    opt_g: Adam,
+    opt_d: Adam,
+    ema: WeightMap,
+    iters: u64,
+}
+
+/// The GAN task.
+pub struct GanTask {
+    cfg: GanConfig,
+    geo: Geometry,
+    space: SearchSpace,
+    data: Arc<ImageSet>,
+    real: Stats,
+    device: Device,
+}
+
+fn is_buffer(name: &str) -> bool {
+    name.ends_with("running_mean")
+        || name.ends_with("running_var")
+        || name.ends_with("weight_u")
+        || name.ends_with("weight_v")
+}
+
+fn noise(n: usize, d: usize, seed: u64) -> Result<Tensor> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let v: Vec<f32> = (0..n * d)
+        .map(|_| StandardNormal.sample(&mut rng))
+        .collect();
+    Ok(Tensor::from_vec(v, (n, d), &Device::Cpu)?)
+}
+
+impl GanTask {
+    /// Builds the task: loads the dataset and its proxy statistics.
+    pub fn new(section: &serde_json::Value, space: SearchSpace) -> Result<Self> {
+        let cfg: GanConfig =
+            serde_json::from_value(section.clone()).context("in the task section (kind: gan)")?;
+        let geo = match &cfg.geometry {
+            GeometryConfig::Named(n) if n == "cifar" => Geometry::CIFAR,
+            GeometryConfig::Named(n) if n == "stl" => Geometry::STL,
+            GeometryConfig::Named(n) => {
+                anyhow::bail!("unknown geometry '{n}' (cifar, stl, or {{gf, df, bottom}})")
+            }
+            GeometryConfig::Small { gf, df, bottom } => Geometry::small(*gf, *df, *bottom),
+        };
+        let size = geo.image_size();
+        let data = pbtnas_data::load(&cfg.dataset, &cfg.data_dir, size)?.to_rgb();
+        anyhow::ensure!(
+            data.h == size && data.w == size,
+            "dataset {} has {}×{} images, the geometry makes {size}×{size}",
+            cfg.dataset,
+            data.h,
+            data.w
+        );
+        let n = data.len().min(5000);
+        let idx: Vec<usize> = (0..n).collect();
+        let real = Stats::of(&features(&data.batch_f32(&idx), n, size));
+        Ok(Self {
+            cfg,
+            geo,
+            space,
+            data: Arc::new(data),
+            real,
+            device: Device::Cpu,
+        })
+    }
+
+    /// The built-in GanHard space.
+    pub fn default_space() -> SearchSpace {
+        SearchSpace::from_yaml(GAN_HARD_SPACE, "configs/spaces/gan_hard.yaml")
+            .expect("the built-in space is valid")
+    }
+
+    fn build(&self, genome: &Genome, params: Params) -> Result<Member> {
+        let gen = Generator::new(
+            &self.space,
+            genome,
+            self.geo,
+            &params,
+            self.cfg.inplace_skip_quirk,
+        )?;
+        let disc = Discriminator::new(&self.space, genome, self.geo, &params)?;
+        let split = |prefix: &str| {
+            params
+                .vars()
+                .into_iter()
+                .filter(|(n, _)| n.starts_with(prefix) && !is_buffer(n))
+                .collect::<Vec<_>>()
+        };
+        let opt_g = Adam::new(split("gen."), self.cfg.adam);
+        let opt_d = Adam::new(split("disc."), self.cfg.adam);
+        let ema = params
+            .weights()?
+            .into_iter()
+            .filter(|(n, _)| n.starts_with("gen.") && !is_buffer(n))
+            .collect();
+        Ok(Member {
+            params,
+            genome: genome.clone(),
+            gen,
+            disc,
+            opt_g,
+            opt_d,
+            ema,
+            iters: 0,
+        })
+    }
+
+    /// Images from the EMA generator in eval mode for noise `z`.
+    fn ema_images(&self, m: &Member, z: &Tensor) -> Result<Tensor> {
+        let mut w = m.params.weights()?;
+        w.retain(|n, _| n.starts_with("gen."));
+        w.extend(m.ema.clone());
+        let p = Params::from_weights(&w, 0, &self.device)?;
+        let g = Generator::new(
+            &self.space,
+            &m.genome,
+            self.geo,
+            &p,
+            self.cfg.inplace_skip_quirk,
+        )?;
+        g.forward(z, false, 0)
+    }
+}
+
+impl Task for GanTask {
+    type Member = Member;
+
+    fn space(&self) -> &SearchSpace {
+        &self.space
+    }
+
+    fn init(&self, genome: &Genome, seed: u64) -> Result<Member> {
+        self.build(genome, Params::new(seed, &self.device))
+    }
+
+    fn load(&self, genome: &Genome, mut state: MemberState) -> Result<Member> {
+        let mut m = self.build(
+            genome,
+            Params::from_weights(&state.weights, 0, &self.device)?,
+        )?;
+        m.params.check_matches(&state.weights)?;
+        for (name, t) in std::mem::take(&mut state.shadows) {
+            if m.ema.contains_key(&name) {
+                m.ema.insert(name, t);
+            }
+        }
+        let vars = |prefix: &str| {
+            m.params
+                .vars()
+                .into_iter()
+                .filter(|(n, _)| n.starts_with(prefix) && !is_buffer(n))
+                .collect::<Vec<_>>()
+        };
+        m.opt_g = Adam::with_state(
+            vars("gen."),
+            self.cfg.adam,
+            state.optimizers.remove("gen").unwrap_or_default(),
+        )
+        .0;
+        m.opt_d = Adam::with_state(
+            vars("disc."),
+            self.cfg.adam,
+            state.optimizers.remove("disc").unwrap_or_default(),
+        )
+        .0;
+        m.iters = state.meta["iters"].as_u64().unwrap_or(0);
+        Ok(m)
+    }
+
+    fn save(&self, m: &Member) -> Result<MemberState> {
+        Ok(MemberState {
+            weights: m.params.weights()?,
+            shadows: m.ema.clone(),
+            optimizers: [
+                ("gen".to_string(), m.opt_g.state()),
+                ("disc".to_string(), m.opt_d.state()),
+            ]
+            .into(),
+            meta: serde_json::json!({ "iters": m.iters }),
+        })
+    }
+
+    fn train_step(&self, m: &mut Member, ctx: &StepContext) -> Result<Metrics> {
+        let c = &self.cfg;
+        let batches = Prefetcher::new(self.data.clone(), c.batch_size, ctx.seed, 4);
+        let size = self.geo.image_size();
+        let (mut d_last, mut g_last) = (0.0, 0.0);
+        let g_params: Vec<(String, Var)> = m
+            .params
+            .vars()
+            .into_iter()
+            .filter(|(n, _)| m.ema.contains_key(n))
+            .collect();
+        for it in 0..c.iters_per_step {
+            let seed = ctx.seed.wrapping_add(it as u64 * 7919);
+            let real = Tensor::from_vec(
+                batches.next_batch(),
+                (c.batch_size, 3, size, size),
+                &self.device,
+            )?;
+            let fake = m
+                .gen
+                .forward(&noise(c.batch_size, self.geo.latent, seed)?, true, seed)?
+                .detach();
+            let d_loss = ((1.0 - m.disc.forward(&real, true)?)?.relu()?.mean_all()?
+                + (1.0 + m.disc.forward(&fake, true)?)?.relu()?.mean_all()?)?;
+            m.opt_d.step(&d_loss.backward()?)?;
+            d_last = d_loss.to_scalar::<f32>()? as f64;
+            if it % c.n_critic == 0 {
+                let fake = m.gen.forward(
+                    &noise(2 * c.batch_size, self.geo.latent, seed ^ 1)?,
+                    true,
+                    seed ^ 1,
+                )?;
+                let g_loss = m.disc.forward(&fake, true)?.mean_all()?.neg()?;
+                m.opt_g.step(&g_loss.backward()?)?;
+                g_last = g_loss.to_scalar::<f32>()? as f64;
+                for (name, var) in &g_params {
+                    let e = &m.ema[name];
+                    let updated = ((e * c.ema)? + (var.as_tensor().detach() * (1.0 - c.ema))?)?;
+                    m.ema.insert(name.clone(), updated);
+                }
+            }
+            m.iters += 1;
+        }
+        Ok([
+            ("train/d_loss".to_string(), d_last),
+            ("train/g_loss".to_string(), g_last),
+            ("train/iters".to_string(), m.iters as f64),
+        ]
+        .into())
+    }
+
+    fn evaluate(&self, m: &mut Member, ctx: &StepContext) -> Result<Evaluation> {
+        let size = self.geo.image_size();
+        let mut feats = Vec::new();
+        let mut done = 0;
+        while done < self.cfg.eval_samples {
+            let n = (self.cfg.eval_samples - done).min(250);
+            let imgs = self.ema_images(
+                m,
+                &noise(n, self.geo.latent, ctx.seed ^ 0xe7a1 ^ done as u64)?,
+            )?;
+            feats.extend(features(&imgs.flatten_all()?.to_vec1::<f32>()?, n, size));
+            done += n;
+        }
+        let fd = frechet_distance(&self.real, &Stats::of(&feats));
+        // A sample grid from a fixed noise, comparable across members and steps.
+        let grid = self.ema_images(m, &noise(64, self.geo.latent, 0)?)?;
+        save_grid(
+            &grid,
+            &ctx.artifacts.join(format!(
+                "samples/gen{:03}_slot{:02}.png",
+                ctx.generation + 1,
+                ctx.slot
+            )),
+        )?;
+        Ok(Evaluation {
+            fitness: -fd,
+            metrics: [("eval/fd_pixels8".to_string(), fd)].into(),
+        })
+    }
+}
+
+/// Writes `(64, 3, s, s)` images in [-1, 1] as an 8×8 PNG grid.
+pub fn save_grid(images: &Tensor, path: &std::path::Path) -> Result<()> {
+    let (n, _, s, _) = images.dims4()?;
+    let v = images.flatten_all()?.to_vec1::<f32>()?;
+    let data: Vec<u8> = v
+        .iter()
+        .map(|x| ((x + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8)
+        .collect();
+    let set = ImageSet {
+        c: 3,
+        h: s,
+        w: s,
+        data,
+        labels: None,
+    };
+    let cols = 8.min(n);
+    let (w, h, rgb) = set.grid(cols, n.div_ceil(cols));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    image::RgbImage::from_raw(w as u32, h as u32, rgb)
+        .context("grid size")?
+        .save(path)?;
+    Ok(())
+}

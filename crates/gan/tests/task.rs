@@ -1,0 +1,87 @@
+//! The GAN task: the pixel-FD proxy's maths, and a member's step, evaluation and checkpoint.
+
+use pbtnas_gan::pixel_fd::{frechet_distance, Stats};
+use pbtnas_gan::GanTask;
+use pbtnas_orchestrator::{StepContext, Task};
+
+#[test]
+fn frechet_distance_closed_forms() {
+    let feats: Vec<Vec<f64>> = (0..50)
+        .map(|i| vec![(i as f64).sin(), (i as f64 * 0.7).cos(), i as f64 / 50.0])
+        .collect();
+    let s = Stats::of(&feats);
+    assert!(frechet_distance(&s, &s).abs() < 1e-9);
+    // Diagonal covariances: |μ1−μ2|² + Σ(√a − √b)².
+    let a = Stats {
+        mu: nalgebra::DVector::from_vec(vec![0.0, 1.0]),
+        sigma: nalgebra::DMatrix::from_diagonal(&nalgebra::DVector::from_vec(vec![4.0, 9.0])),
+    };
+    let b = Stats {
+        mu: nalgebra::DVector::from_vec(vec![3.0, 1.0]),
+        sigma: nalgebra::DMatrix::from_diagonal(&nalgebra::DVector::from_vec(vec![1.0, 16.0])),
+    };
+    let want = 9.0 + (2.0f64 - 1.0).powi(2) + (3.0f64 - 4.0).powi(2);
+    assert!((frechet_distance(&a, &b) - want).abs() < 1e-9);
+}
+
+#[test]
+fn a_member_trains_evaluates_and_round_trips() {
+    let cfg = serde_json::json!({"kind": "gan", "geometry": {"gf": 4, "df": 4, "bottom": 2}, "batch_size": 4, "iters_per_step": 6, "eval_samples": 64});
+    let task = GanTask::new(&cfg, GanTask::default_space()).unwrap();
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(2);
+    let genome = pbtnas_genome::ops::sample(task.space(), &mut rng);
+    let art = tempfile_dir();
+    let ctx = StepContext {
+        generation: 0,
+        slot: 3,
+        seed: 9,
+        artifacts: art.clone(),
+    };
+    let mut m = task.init(&genome, 1).unwrap();
+    let before = task.save(&m).unwrap();
+    let metrics = task.train_step(&mut m, &ctx).unwrap();
+    assert!(metrics["train/d_loss"].is_finite() && metrics["train/iters"] == 6.0);
+    let eval = task.evaluate(&mut m, &ctx).unwrap();
+    assert!(eval.fitness < 0.0 && (eval.fitness + eval.metrics["eval/fd_pixels8"]).abs() < 1e-12);
+    assert!(art.join("samples/gen001_slot03.png").exists());
+    let state = task.save(&m).unwrap();
+    // The EMA generator is the copy-as-is shadow: it moved, and only slightly (decay 0.999).
+    let name = "gen.head.to_rgb.weight";
+    let (w0, e1, w1) = (
+        &before.weights[name],
+        &state.shadows[name],
+        &state.weights[name],
+    );
+    let d = |a: &candle_core::Tensor, b: &candle_core::Tensor| {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    };
+    assert!(d(e1, w0) > 0.0 && d(e1, w0) < d(w1, w0));
+    assert!(state.optimizers["gen"].len() > 10 && state.optimizers["disc"].len() > 10);
+    assert!(
+        !state.optimizers["disc"]
+            .keys()
+            .any(|n| n.ends_with("weight_u")),
+        "SN buffers are not optimized"
+    );
+    // Save → load → save is lossless.
+    let again = task
+        .save(&task.load(&genome, state.clone()).unwrap())
+        .unwrap();
+    for (n, t) in &state.weights {
+        assert_eq!(d(t, &again.weights[n]), 0.0, "{n}");
+    }
+    assert_eq!(state.shadows.len(), again.shadows.len());
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("pbtnas-gan-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}

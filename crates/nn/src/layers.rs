@@ -1,7 +1,7 @@
-//! Small stateful layer functions on top of the ops: batch norm with running statistics and
-//! seeded dropout (candle's dropout uses its unseedable RNG).
+//! Small layer functions on top of the ops: batch norm with running statistics, seeded dropout
+//! (candle's dropout uses its unseedable RNG) and a differentiable layer norm.
 
-use candle_core::{Result, Tensor, Var};
+use candle_core::{Result, Tensor, Var, D};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -51,4 +51,15 @@ pub fn dropout(x: &Tensor, p: f64, seed: u64) -> Result<Tensor> {
         .map(|_| if rng.random::<f64>() < p { 0.0 } else { keep })
         .collect();
     x * Tensor::from_vec(mask, x.shape(), x.device())?
+}
+
+/// Layer normalisation over the last dimension with affine `gamma`, `beta`, differentiable
+/// (candle 0.11's fused `layer_norm` has no backward; this composes ops that have one).
+pub fn layer_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -> Result<Tensor> {
+    let mean = x.mean_keepdim(D::Minus1)?;
+    let xc = x.broadcast_sub(&mean)?;
+    let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
+    xc.broadcast_div(&(var + eps)?.sqrt()?)?
+        .broadcast_mul(gamma)?
+        .broadcast_add(beta)
 }

@@ -4,7 +4,7 @@
 //! one iteration — `v = normalize(Wᵀu)`, then `u = normalize(W v)` — and stores u and v; the
 //! gradient flows through W only (u, v are constants of the step).
 
-use candle_core::{Result, Tensor, Var, D};
+use candle_core::{Result, Tensor, Var};
 
 const EPS: f64 = 1e-12;
 
@@ -28,15 +28,4 @@ pub fn spectral_norm(w: &Tensor, u: &Tensor, v: &Tensor, update: bool) -> Result
     let (uu, vv) = (u.detach(), v.detach());
     let sigma = (uu * wm.matmul(&vv.unsqueeze(1)?)?.squeeze(1)?)?.sum_all()?;
     w.broadcast_div(&sigma)
-}
-
-/// Layer normalisation over the last dimension with affine `gamma`, `beta`, differentiable
-/// (candle 0.11's fused `layer_norm` has no backward; this composes ops that have one).
-pub fn layer_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -> Result<Tensor> {
-    let mean = x.mean_keepdim(D::Minus1)?;
-    let xc = x.broadcast_sub(&mean)?;
-    let var = xc.sqr()?.mean_keepdim(D::Minus1)?;
-    xc.broadcast_div(&(var + eps)?.sqrt()?)?
-        .broadcast_mul(gamma)?
-        .broadcast_add(beta)
 }

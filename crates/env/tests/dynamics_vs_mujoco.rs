@@ -2,23 +2,11 @@
 //! (scripts/dmc_fixtures.py): same initial state and actions, state and reward compared after
 //! every one of 300 steps, including steps where the cart and the wrist press on their limits.
 
+mod common;
+
+use common::{floats, replay};
 use pbtnas_env::tasks::{task, Reacher, Task};
 use serde_json::Value;
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-fn max_diff(a: &[f64], b: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
-}
 
 #[test]
 fn embedded_tasks_follow_mujoco_step_by_step() {
@@ -34,14 +22,7 @@ fn embedded_tasks_follow_mujoco_step_by_step() {
             task(name).unwrap()
         };
         t.set_state(&floats(&case["qpos0"]), &floats(&case["qvel0"]));
-        let (mut dq, mut dv, mut dr) = (0f64, 0f64, 0f64);
-        for (i, a) in case["actions"].as_array().unwrap().iter().enumerate() {
-            t.step(&floats(a));
-            let (q, v) = t.state();
-            dq = dq.max(max_diff(&q, &floats(&case["qpos"][i])));
-            dv = dv.max(max_diff(&v, &floats(&case["qvel"][i])));
-            dr = dr.max((t.reward() - case["reward"][i].as_f64().unwrap()).abs());
-        }
+        let (dq, dv, dr) = replay(t.as_mut(), case);
         // Measured: cartpole 1e-7 (RK4 through the soft slider limit), pendulum 3e-9,
         // reacher 3e-15 (the wrist limit included).
         assert!(

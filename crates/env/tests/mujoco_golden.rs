@@ -3,25 +3,13 @@
 //! match. Needs `--features mujoco` (and scripts/setup-mujoco.sh).
 #![cfg(feature = "mujoco")]
 
+mod common;
+
+use common::{floats, replay};
 use pbtnas_env::mujoco::{MjTask, MUJOCO_TASKS};
 use pbtnas_env::tasks::Task;
 use pbtnas_env::{DmcEnv, Env};
 use serde_json::Value;
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
-
-fn max_diff(a: &[f64], b: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
-}
 
 #[test]
 fn mujoco_tasks_match_dm_control() {
@@ -34,14 +22,7 @@ fn mujoco_tasks_match_dm_control() {
         }
         t.set_state(&floats(&case["qpos0"]), &floats(&case["qvel0"]));
         t.set_warmstart(&floats(&case["warmstart"]));
-        let (mut dq, mut dv, mut dr) = (0f64, 0f64, 0f64);
-        for (i, a) in case["actions"].as_array().unwrap().iter().enumerate() {
-            t.step(&floats(a));
-            let (q, v) = t.state();
-            dq = dq.max(max_diff(&q, &floats(&case["qpos"][i])));
-            dv = dv.max(max_diff(&v, &floats(&case["qvel"][i])));
-            dr = dr.max((t.reward() - case["reward"][i].as_f64().unwrap()).abs());
-        }
+        let (dq, dv, dr) = replay(&mut t, case);
         // Measured after 100 steps: 1e-16 (cartpole, reacher, cheetah) to 3e-8 (walker walk); the
         // contact-rich tasks amplify last-bit differences of the JSON round trip.
         assert!(

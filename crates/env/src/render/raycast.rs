@@ -45,6 +45,17 @@ fn sphere(o: V3, d: V3, c: V3, r: f64) -> Option<(f64, V3)> {
     quadratic(dot(d, d), dot(oc, d), dot(oc, oc) - r * r).map(|t| (t, sub(add(o, mul(d, t)), c)))
 }
 
+/// The side of a finite cylinder along z: the nearest hit with |z| ≤ half_length.
+fn tube(o: V3, d: V3, radius: f64, half_length: f64) -> Option<(f64, V3)> {
+    let t = quadratic(
+        d[0] * d[0] + d[1] * d[1],
+        o[0] * d[0] + o[1] * d[1],
+        o[0] * o[0] + o[1] * o[1] - radius * radius,
+    )?;
+    let p = add(o, mul(d, t));
+    (p[2].abs() <= half_length).then_some((t, [p[0], p[1], 0.0]))
+}
+
 /// Intersection in the geom's local frame: distance along `d` and the local normal.
 fn hit_local(shape: &Shape, o: V3, d: V3) -> Option<(f64, V3)> {
     match *shape {
@@ -78,16 +89,7 @@ fn hit_local(shape: &Shape, o: V3, d: V3) -> Option<(f64, V3)> {
                     }
                 }
             };
-            if let Some(t) = quadratic(
-                d[0] * d[0] + d[1] * d[1],
-                o[0] * d[0] + o[1] * d[1],
-                o[0] * o[0] + o[1] * o[1] - radius * radius,
-            ) {
-                let p = add(o, mul(d, t));
-                if p[2].abs() <= half_length {
-                    consider(Some((t, [p[0], p[1], 0.0])));
-                }
-            }
+            consider(tube(o, d, radius, half_length));
             consider(sphere(o, d, [0.0, 0.0, half_length], radius));
             consider(sphere(o, d, [0.0, 0.0, -half_length], radius));
             best
@@ -96,17 +98,7 @@ fn hit_local(shape: &Shape, o: V3, d: V3) -> Option<(f64, V3)> {
             radius,
             half_length,
         } => {
-            let mut best: Option<(f64, V3)> = None;
-            if let Some(t) = quadratic(
-                d[0] * d[0] + d[1] * d[1],
-                o[0] * d[0] + o[1] * d[1],
-                o[0] * o[0] + o[1] * o[1] - radius * radius,
-            ) {
-                let p = add(o, mul(d, t));
-                if p[2].abs() <= half_length {
-                    best = Some((t, [p[0], p[1], 0.0]));
-                }
-            }
+            let mut best = tube(o, d, radius, half_length);
             for side in [-1.0, 1.0] {
                 if d[2].abs() > 1e-12 {
                     let t = (side * half_length - o[2]) / d[2];

@@ -6,6 +6,31 @@ use std::collections::VecDeque;
 use crate::env::{check_action, Env, EnvError, Info, Space, Step};
 use crate::render::Image;
 
+/// Methods a wrapper passes straight to the env it wraps.
+macro_rules! delegate {
+    (observation_space) => {
+        fn observation_space(&self) -> Space {
+            self.env.observation_space()
+        }
+    };
+    (action_space) => {
+        fn action_space(&self) -> Space {
+            self.env.action_space()
+        }
+    };
+    (render) => {
+        fn render(&mut self, width: usize, height: usize) -> Image {
+            self.env.render(width, height)
+        }
+        fn renderer(&self) -> &'static str {
+            self.env.renderer()
+        }
+    };
+    ($($m:ident),+) => {
+        $(delegate!($m);)+
+    };
+}
+
 /// Repeats every action `n` times and sums the rewards; stops early when the episode ends.
 pub struct ActionRepeat<E> {
     pub env: E,
@@ -20,12 +45,7 @@ impl<E: Env> ActionRepeat<E> {
 
 impl<E: Env> Env for ActionRepeat<E> {
     type Obs = E::Obs;
-    fn observation_space(&self) -> Space {
-        self.env.observation_space()
-    }
-    fn action_space(&self) -> Space {
-        self.env.action_space()
-    }
+    delegate!(observation_space, action_space, render);
     fn reset(&mut self, seed: Option<u64>) -> Result<(E::Obs, Info), EnvError> {
         self.env.reset(seed)
     }
@@ -45,12 +65,6 @@ impl<E: Env> Env for ActionRepeat<E> {
         s.reward = total;
         Ok(s)
     }
-    fn render(&mut self, width: usize, height: usize) -> Image {
-        self.env.render(width, height)
-    }
-    fn renderer(&self) -> &'static str {
-        self.env.renderer()
-    }
 }
 
 /// Exposes a `[-1, 1]` action box and maps it affinely onto the inner env's bounds.
@@ -60,9 +74,7 @@ pub struct ActionScale<E> {
 
 impl<E: Env> Env for ActionScale<E> {
     type Obs = E::Obs;
-    fn observation_space(&self) -> Space {
-        self.env.observation_space()
-    }
+    delegate!(observation_space, render);
     fn action_space(&self) -> Space {
         Space::uniform_box(self.env.action_space().size(), -1.0, 1.0)
     }
@@ -80,12 +92,6 @@ impl<E: Env> Env for ActionScale<E> {
             .map(|(i, &x)| low[i] + (x + 1.0) / 2.0 * (high[i] - low[i]))
             .collect();
         self.env.step(&inner)
-    }
-    fn render(&mut self, width: usize, height: usize) -> Image {
-        self.env.render(width, height)
-    }
-    fn renderer(&self) -> &'static str {
-        self.env.renderer()
     }
 }
 
@@ -112,13 +118,11 @@ impl<E: Env> Pixels<E> {
 
 impl<E: Env> Env for Pixels<E> {
     type Obs = Vec<u8>;
+    delegate!(action_space, render);
     fn observation_space(&self) -> Space {
         Space::Image {
             shape: [3, self.height, self.width],
         }
-    }
-    fn action_space(&self) -> Space {
-        self.env.action_space()
     }
     fn reset(&mut self, seed: Option<u64>) -> Result<(Vec<u8>, Info), EnvError> {
         let (_, info) = self.env.reset(seed)?;
@@ -133,12 +137,6 @@ impl<E: Env> Env for Pixels<E> {
             truncated: s.truncated,
             info: s.info,
         })
-    }
-    fn render(&mut self, width: usize, height: usize) -> Image {
-        self.env.render(width, height)
-    }
-    fn renderer(&self) -> &'static str {
-        self.env.renderer()
     }
 }
 
@@ -165,6 +163,7 @@ impl<E: Env<Obs = Vec<u8>>> FrameStack<E> {
 
 impl<E: Env<Obs = Vec<u8>>> Env for FrameStack<E> {
     type Obs = Vec<u8>;
+    delegate!(action_space, render);
     fn observation_space(&self) -> Space {
         match self.env.observation_space() {
             Space::Image { shape: [c, h, w] } => Space::Image {
@@ -172,9 +171,6 @@ impl<E: Env<Obs = Vec<u8>>> Env for FrameStack<E> {
             },
             other => other,
         }
-    }
-    fn action_space(&self) -> Space {
-        self.env.action_space()
     }
     fn reset(&mut self, seed: Option<u64>) -> Result<(Vec<u8>, Info), EnvError> {
         let (obs, info) = self.env.reset(seed)?;
@@ -192,12 +188,6 @@ impl<E: Env<Obs = Vec<u8>>> Env for FrameStack<E> {
             truncated: s.truncated,
             info: s.info,
         })
-    }
-    fn render(&mut self, width: usize, height: usize) -> Image {
-        self.env.render(width, height)
-    }
-    fn renderer(&self) -> &'static str {
-        self.env.renderer()
     }
 }
 
@@ -220,12 +210,7 @@ impl<E: Env> TimeLimit<E> {
 
 impl<E: Env> Env for TimeLimit<E> {
     type Obs = E::Obs;
-    fn observation_space(&self) -> Space {
-        self.env.observation_space()
-    }
-    fn action_space(&self) -> Space {
-        self.env.action_space()
-    }
+    delegate!(observation_space, action_space, render);
     fn reset(&mut self, seed: Option<u64>) -> Result<(E::Obs, Info), EnvError> {
         self.count = 0;
         self.env.reset(seed)
@@ -235,12 +220,6 @@ impl<E: Env> Env for TimeLimit<E> {
         self.count += 1;
         s.truncated |= self.count >= self.max_steps;
         Ok(s)
-    }
-    fn render(&mut self, width: usize, height: usize) -> Image {
-        self.env.render(width, height)
-    }
-    fn renderer(&self) -> &'static str {
-        self.env.renderer()
     }
 }
 

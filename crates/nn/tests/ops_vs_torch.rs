@@ -52,6 +52,33 @@ fn close(got: &Tensor, want: &Value, what: &str) {
     );
 }
 
+/// Variables `x`, `gamma`, `beta` of a normalisation case, and a check of the output and the three
+/// gradients (upstream gradient `gy`) against the fixture.
+fn norm_case(c: &Value, shape: &[usize], ch: usize) -> (Var, Var, Var) {
+    (
+        Var::from_tensor(&tensor(&c["x"], shape)).unwrap(),
+        Var::from_tensor(&tensor(&c["gamma"], &[ch])).unwrap(),
+        Var::from_tensor(&tensor(&c["beta"], &[ch])).unwrap(),
+    )
+}
+
+fn check_norm_grads(c: &Value, y: Tensor, vars: &(Var, Var, Var), tag: &str) {
+    close(&y, &c["y"], &format!("{tag} forward"));
+    let grads = (&y * tensor(&c["gy"], y.dims()))
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    for (v, key) in [(&vars.0, "gx"), (&vars.1, "ggamma"), (&vars.2, "gbeta")] {
+        close(
+            grads.get(v.as_tensor()).unwrap(),
+            &c[key],
+            &format!("{tag} {key}"),
+        );
+    }
+}
+
 fn params(c: &Value) -> ConvParams {
     let u = |k: &str| c[k].as_u64().unwrap() as usize;
     ConvParams {
@@ -106,41 +133,13 @@ fn batch_norm_matches_pytorch() {
     let fx = fixtures();
     for (i, c) in fx["batch_norm"].as_array().unwrap().iter().enumerate() {
         let shape = dims(&c["shape"]);
-        let ch = shape[1];
-        let x = Var::from_tensor(&tensor(&c["x"], &shape)).unwrap();
-        let g = Var::from_tensor(&tensor(&c["gamma"], &[ch])).unwrap();
-        let b = Var::from_tensor(&tensor(&c["beta"], &[ch])).unwrap();
-        let (y, mean, var) = batch_norm_train(
-            x.as_tensor(),
-            g.as_tensor(),
-            b.as_tensor(),
-            c["eps"].as_f64().unwrap(),
-        )
-        .unwrap();
-        close(&y, &c["y"], &format!("bn {i} forward"));
+        let v = norm_case(c, &shape, shape[1]);
+        let eps = c["eps"].as_f64().unwrap();
+        let (y, mean, var) =
+            batch_norm_train(v.0.as_tensor(), v.1.as_tensor(), v.2.as_tensor(), eps).unwrap();
         close(&mean, &c["mean"], &format!("bn {i} mean"));
         close(&var, &c["var"], &format!("bn {i} var"));
-        let grads = (y * tensor(&c["gy"], &shape))
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        close(
-            grads.get(x.as_tensor()).unwrap(),
-            &c["gx"],
-            &format!("bn {i} grad x"),
-        );
-        close(
-            grads.get(g.as_tensor()).unwrap(),
-            &c["ggamma"],
-            &format!("bn {i} grad gamma"),
-        );
-        close(
-            grads.get(b.as_tensor()).unwrap(),
-            &c["gbeta"],
-            &format!("bn {i} grad beta"),
-        );
+        check_norm_grads(c, y, &v, &format!("bn {i}"));
     }
 }
 
@@ -240,38 +239,10 @@ fn layer_norm_matches_pytorch_with_gradients() {
     let fx = fixtures();
     for (i, c) in fx["layer_norm"].as_array().unwrap().iter().enumerate() {
         let shape = dims(&c["shape"]);
-        let d = *shape.last().unwrap();
-        let x = Var::from_tensor(&tensor(&c["x"], &shape)).unwrap();
-        let g = Var::from_tensor(&tensor(&c["gamma"], &[d])).unwrap();
-        let b = Var::from_tensor(&tensor(&c["beta"], &[d])).unwrap();
-        let y = pbtnas_nn::layer_norm(
-            x.as_tensor(),
-            g.as_tensor(),
-            b.as_tensor(),
-            c["eps"].as_f64().unwrap(),
-        )
-        .unwrap();
-        close(&y, &c["y"], &format!("ln {i} forward"));
-        let grads = (y * tensor(&c["gy"], &shape))
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .backward()
-            .unwrap();
-        close(
-            grads.get(x.as_tensor()).unwrap(),
-            &c["gx"],
-            &format!("ln {i} grad x"),
-        );
-        close(
-            grads.get(g.as_tensor()).unwrap(),
-            &c["ggamma"],
-            &format!("ln {i} grad gamma"),
-        );
-        close(
-            grads.get(b.as_tensor()).unwrap(),
-            &c["gbeta"],
-            &format!("ln {i} grad beta"),
-        );
+        let v = norm_case(c, &shape, *shape.last().unwrap());
+        let eps = c["eps"].as_f64().unwrap();
+        let y =
+            pbtnas_nn::layer_norm(v.0.as_tensor(), v.1.as_tensor(), v.2.as_tensor(), eps).unwrap();
+        check_norm_grads(c, y, &v, &format!("ln {i}"));
     }
 }

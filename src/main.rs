@@ -42,6 +42,9 @@ enum Command {
         /// Override a config value: `--set seed=31174 --set task.iters_per_step=200`.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
+        /// `auto` (a CUDA GPU if built with `--features cuda` and one is present), `cpu`, `cuda:N`.
+        #[arg(long, default_value = "auto")]
+        device: String,
     },
     /// Environments: list them, or run one with a random policy.
     Env {
@@ -127,6 +130,7 @@ fn real_main() -> Result<()> {
             resume,
             quiet,
             overrides,
+            device,
         } => {
             let (cfg, run_dir) = match (config, resume) {
                 (_, Some(dir)) => {
@@ -149,6 +153,7 @@ fn real_main() -> Result<()> {
             let opts = RunOptions {
                 run_dir: run_dir.clone(),
                 quiet,
+                device: pbtnas_nn::parse_device(&device)?,
             };
             let summary = run_task(&cfg, &opts)?;
             println!(
@@ -195,12 +200,19 @@ fn run_task(cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
     };
     match cfg.task_kind()? {
         "regression" => {
-            let task = RegressionTask::new(&cfg.task, space(RegressionTask::default_space)?)?;
+            let task = RegressionTask::new(
+                &cfg.task,
+                space(RegressionTask::default_space)?,
+                &opts.device,
+            )?;
             pbtnas_orchestrator::run(&task, cfg, opts)
         }
         "gan" => {
-            let task =
-                pbtnas_gan::GanTask::new(&cfg.task, space(pbtnas_gan::GanTask::default_space)?)?;
+            let task = pbtnas_gan::GanTask::new(
+                &cfg.task,
+                space(pbtnas_gan::GanTask::default_space)?,
+                &opts.device,
+            )?;
             pbtnas_orchestrator::run(&task, cfg, opts)
         }
         other => bail!("unknown task kind '{other}' (available: regression, gan)"),

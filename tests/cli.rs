@@ -401,3 +401,37 @@ fn data_show_writes_a_grid_and_missing_data_is_explained() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("pbtnas data fetch cifar10"));
 }
+
+/// Every shipped config loads (extends, space paths) and its task section is valid; the paper's
+/// GAN configs have the paper's population, steps and budgets.
+#[test]
+fn every_shipped_config_loads() {
+    let mut seen = 0;
+    for dir in ["configs", "configs/regression", "configs/gan"] {
+        for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let cfg = pbtnas_orchestrator::RunConfig::from_file(&path)
+                .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+            if let Some(space) = &cfg.space {
+                pbtnas_genome::SearchSpace::from_file(space).unwrap();
+            }
+            if cfg.task_kind().unwrap() == "gan" {
+                let gan: pbtnas_gan::GanConfig = serde_json::from_value(cfg.task.clone())
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let name = path.file_name().unwrap().to_str().unwrap();
+                if name.starts_with("c10_") || name.starts_with("stl_") {
+                    assert_eq!((cfg.population, cfg.steps), (24, 30), "{name}");
+                    assert_eq!(gan.epochs_per_step, Some(10.0), "{name}");
+                    let stl = name.starts_with("stl_");
+                    assert_eq!(gan.batch_size, if stl { 128 } else { 40 }, "{name}");
+                    assert_eq!(cfg.members_per_gpu, if stl { 1 } else { 2 }, "{name}");
+                }
+            }
+            seen += 1;
+        }
+    }
+    assert!(seen >= 23, "{seen} configs");
+}

@@ -5,5 +5,5 @@ pub mod model;
 pub mod pixel_fd;
 pub mod task;
 
-pub use model::{Discriminator, Generator, Geometry};
+pub use model::{Discriminator, Generator, GeneratorOptions, Geometry};
 pub use task::{GanConfig, GanTask};

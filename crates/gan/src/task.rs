@@ -16,7 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Discriminator, Generator, Geometry};
+use crate::model::{Discriminator, Generator, GeneratorOptions, Geometry};
 use crate::pixel_fd::{features, frechet_distance, Stats};
 
 /// The built-in spaces.
@@ -43,14 +43,20 @@ pub struct GanConfig {
     /// D batch; G batches are twice as large.
     pub batch_size: usize,
     pub n_critic: usize,
-    /// D iterations per PBT step.
-    pub iters_per_step: usize,
+    /// D iterations per PBT step (default 200 when `epochs_per_step` is not set).
+    pub iters_per_step: Option<usize>,
+    /// Or the step in epochs of the training set, as the paper (10): `ceil(epochs · images /
+    /// batch)` iterations, the last batch of an epoch counted whole.
+    pub epochs_per_step: Option<f64>,
     pub adam: AdamConfig,
     pub ema: f64,
     /// Generated images for the fitness proxy.
     pub eval_samples: usize,
     /// Reproduce the original generator's in-place skip add (default, for comparable numbers).
     pub inplace_skip_quirk: bool,
+    /// The Gan space on STL-10 (`if_stl_projections`): two projections, z[0:60] to the bottom
+    /// width and z[60:120] to twice it, instead of three.
+    pub stl_projections: bool,
 }
 
 impl Default for GanConfig {
@@ -66,7 +72,8 @@ impl Default for GanConfig {
             },
             batch_size: 32,
             n_critic: 5,
-            iters_per_step: 200,
+            iters_per_step: None,
+            epochs_per_step: None,
             adam: AdamConfig {
                 lr: 2e-4,
                 beta1: 0.0,
@@ -77,6 +84,7 @@ impl Default for GanConfig {
             ema: 0.999,
             eval_samples: 1000,
             inplace_skip_quirk: true,
+            stl_projections: false,
         }
     }
 }
@@ -93,6 +101,15 @@ pub struct Member {
     iters: u64,
 }
 
+impl Member {
+    /// The trainable parameters (no batch-norm statistics or spectral-norm vectors).
+    pub fn trainable(&self) -> Result<WeightMap> {
+        let mut w = self.params.weights()?;
+        w.retain(|n, _| !is_buffer(n));
+        Ok(w)
+    }
+}
+
 /// The GAN task.
 pub struct GanTask {
     cfg: GanConfig,
@@ -101,6 +118,8 @@ pub struct GanTask {
     data: Arc<ImageSet>,
     real: Stats,
     device: Device,
+    /// D iterations per PBT step.
+    iters: usize,
 }
 
 fn is_buffer(name: &str) -> bool {
@@ -110,17 +129,17 @@ fn is_buffer(name: &str) -> bool {
         || name.ends_with("weight_v")
 }
 
-fn noise(n: usize, d: usize, seed: u64) -> Result<Tensor> {
+fn noise(n: usize, d: usize, seed: u64, device: &Device) -> Result<Tensor> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let v: Vec<f32> = (0..n * d)
         .map(|_| StandardNormal.sample(&mut rng))
         .collect();
-    Ok(Tensor::from_vec(v, (n, d), &Device::Cpu)?)
+    Ok(Tensor::from_vec(v, (n, d), device)?)
 }
 
 impl GanTask {
     /// Builds the task: loads the dataset and its proxy statistics.
-    pub fn new(section: &serde_json::Value, space: SearchSpace) -> Result<Self> {
+    pub fn new(section: &serde_json::Value, space: SearchSpace, device: &Device) -> Result<Self> {
         let cfg: GanConfig =
             serde_json::from_value(section.clone()).context("in the task section (kind: gan)")?;
         let geo = match &cfg.geometry {
@@ -140,6 +159,21 @@ impl GanTask {
             data.h,
             data.w
         );
+        let iters = match (cfg.iters_per_step, cfg.epochs_per_step) {
+            (Some(_), Some(_)) => {
+                anyhow::bail!("set either iters_per_step or epochs_per_step, not both")
+            }
+            (None, Some(e)) if e > 0.0 => {
+                (e * data.len() as f64 / cfg.batch_size as f64).ceil() as usize
+            }
+            (None, Some(e)) => anyhow::bail!("epochs_per_step must be positive, got {e}"),
+            (Some(i), None) => i,
+            (None, None) => 200,
+        };
+        anyhow::ensure!(
+            cfg.batch_size > 0 && cfg.n_critic > 0 && iters > 0,
+            "batch_size, n_critic and the step's iterations must be at least 1"
+        );
         let n = data.len().min(5000);
         let idx: Vec<usize> = (0..n).collect();
         let real = Stats::of(&features(&data.batch_f32(&idx), n, size));
@@ -149,7 +183,8 @@ impl GanTask {
             space,
             data: Arc::new(data),
             real,
-            device: Device::Cpu,
+            device: device.clone(),
+            iters,
         })
     }
 
@@ -159,14 +194,20 @@ impl GanTask {
             .expect("the built-in space is valid")
     }
 
+    /// D iterations per PBT step.
+    pub fn iters_per_step(&self) -> usize {
+        self.iters
+    }
+
+    fn gen_options(&self) -> GeneratorOptions {
+        GeneratorOptions {
+            inplace_skip_quirk: self.cfg.inplace_skip_quirk,
+            stl_projections: self.cfg.stl_projections,
+        }
+    }
+
     fn build(&self, genome: &Genome, params: Params) -> Result<Member> {
-        let gen = Generator::new(
-            &self.space,
-            genome,
-            self.geo,
-            &params,
-            self.cfg.inplace_skip_quirk,
-        )?;
+        let gen = Generator::new(&self.space, genome, self.geo, &params, self.gen_options())?;
         let disc = Discriminator::new(&self.space, genome, self.geo, &params)?;
         let split = |prefix: &str| {
             params
@@ -200,13 +241,7 @@ impl GanTask {
         w.retain(|n, _| n.starts_with("gen."));
         w.extend(m.ema.clone());
         let p = Params::from_weights(&w, 0, &self.device)?;
-        let g = Generator::new(
-            &self.space,
-            &m.genome,
-            self.geo,
-            &p,
-            self.cfg.inplace_skip_quirk,
-        )?;
+        let g = Generator::new(&self.space, &m.genome, self.geo, &p, self.gen_options())?;
         g.forward(z, false, 0)
     }
 }
@@ -222,7 +257,8 @@ impl Task for GanTask {
         self.build(genome, Params::new(seed, &self.device))
     }
 
-    fn load(&self, genome: &Genome, mut state: MemberState) -> Result<Member> {
+    fn load(&self, genome: &Genome, state: MemberState) -> Result<Member> {
+        let mut state = state.to_device(&self.device)?;
         let mut m = self.build(
             genome,
             Params::from_weights(&state.weights, 0, &self.device)?,
@@ -273,14 +309,16 @@ impl Task for GanTask {
         let c = &self.cfg;
         let batches = Prefetcher::new(self.data.clone(), c.batch_size, ctx.seed, 4);
         let size = self.geo.image_size();
-        let (mut d_last, mut g_last) = (0.0, 0.0);
+        // Losses stay on the device until the end: reading one every iteration would make every
+        // iteration wait for the GPU.
+        let (mut d_last, mut g_last) = (None, None);
         let g_params: Vec<(String, Var)> = m
             .params
             .vars()
             .into_iter()
             .filter(|(n, _)| m.ema.contains_key(n))
             .collect();
-        for it in 0..c.iters_per_step {
+        for it in 0..self.iters {
             let seed = ctx.seed.wrapping_add(it as u64 * 7919);
             let real = Tensor::from_vec(
                 batches.next_batch(),
@@ -289,21 +327,25 @@ impl Task for GanTask {
             )?;
             let fake = m
                 .gen
-                .forward(&noise(c.batch_size, self.geo.latent, seed)?, true, seed)?
+                .forward(
+                    &noise(c.batch_size, self.geo.latent, seed, &self.device)?,
+                    true,
+                    seed,
+                )?
                 .detach();
             let d_loss = ((1.0 - m.disc.forward(&real, true)?)?.relu()?.mean_all()?
                 + (1.0 + m.disc.forward(&fake, true)?)?.relu()?.mean_all()?)?;
             m.opt_d.step(&d_loss.backward()?)?;
-            d_last = d_loss.to_scalar::<f32>()? as f64;
+            d_last = Some(d_loss);
             if it % c.n_critic == 0 {
                 let fake = m.gen.forward(
-                    &noise(2 * c.batch_size, self.geo.latent, seed ^ 1)?,
+                    &noise(2 * c.batch_size, self.geo.latent, seed ^ 1, &self.device)?,
                     true,
                     seed ^ 1,
                 )?;
                 let g_loss = m.disc.forward(&fake, true)?.mean_all()?.neg()?;
                 m.opt_g.step(&g_loss.backward()?)?;
-                g_last = g_loss.to_scalar::<f32>()? as f64;
+                g_last = Some(g_loss);
                 for (name, var) in &g_params {
                     let e = &m.ema[name];
                     let updated = ((e * c.ema)? + (var.as_tensor().detach() * (1.0 - c.ema))?)?;
@@ -311,10 +353,18 @@ impl Task for GanTask {
                 }
             }
             m.iters += 1;
+            // Freed device memory returns to the pool at synchronisation points; without one per
+            // iteration the pool grows with every iteration of the step.
+            self.device.synchronize()?;
         }
+        let scalar = |t: Option<Tensor>| -> Result<f64> {
+            Ok(t.map(|t| t.to_scalar::<f32>())
+                .transpose()?
+                .map_or(0.0, f64::from))
+        };
         Ok([
-            ("train/d_loss".to_string(), d_last),
-            ("train/g_loss".to_string(), g_last),
+            ("train/d_loss".to_string(), scalar(d_last)?),
+            ("train/g_loss".to_string(), scalar(g_last)?),
             ("train/iters".to_string(), m.iters as f64),
         ]
         .into())
@@ -328,14 +378,19 @@ impl Task for GanTask {
             let n = (self.cfg.eval_samples - done).min(250);
             let imgs = self.ema_images(
                 m,
-                &noise(n, self.geo.latent, ctx.seed ^ 0xe7a1 ^ done as u64)?,
+                &noise(
+                    n,
+                    self.geo.latent,
+                    ctx.seed ^ 0xe7a1 ^ done as u64,
+                    &self.device,
+                )?,
             )?;
             feats.extend(features(&imgs.flatten_all()?.to_vec1::<f32>()?, n, size));
             done += n;
         }
         let fd = frechet_distance(&self.real, &Stats::of(&feats));
         // A sample grid from a fixed noise, comparable across members and steps.
-        let grid = self.ema_images(m, &noise(64, self.geo.latent, 0)?)?;
+        let grid = self.ema_images(m, &noise(64, self.geo.latent, 0, &self.device)?)?;
         save_grid(
             &grid,
             &ctx.artifacts.join(format!(

@@ -2,7 +2,7 @@
 //! shapes; mixing copies exactly the tensors of the replaced genes and the child loads.
 
 use candle_core::{DType, Device, Tensor};
-use pbtnas_gan::{Discriminator, Generator, Geometry};
+use pbtnas_gan::{Discriminator, Generator, GeneratorOptions, Geometry};
 use pbtnas_genome::{ops, Genome, SearchSpace};
 use pbtnas_nn::{inherit, MemberState, Params, ShadowRule, ShrinkPerturb, Transfer};
 use rand::SeedableRng;
@@ -27,7 +27,7 @@ const GEO: Geometry = Geometry {
 /// Builds G and D of a genome, runs D(G(z)) and backward; returns the parameters.
 fn run(space: &SearchSpace, g: &Genome, seed: u64) -> Params {
     let p = Params::new(seed, &Device::Cpu);
-    let gen = Generator::new(space, g, GEO, &p, true).unwrap();
+    let gen = Generator::new(space, g, GEO, &p, GeneratorOptions::default()).unwrap();
     let disc = Discriminator::new(space, g, GEO, &p).unwrap();
     let z = Tensor::randn(0f32, 1., (2, GEO.latent), &Device::Cpu).unwrap();
     let img = gen.forward(&z, true, seed).unwrap();
@@ -102,7 +102,7 @@ fn mixing_copies_exactly_the_replaced_genes_tensors_and_the_child_loads() {
         }
         // The child's state has exactly the tensors the child's model creates.
         let p = Params::from_weights(&kid.weights, 0, &Device::Cpu).unwrap();
-        Generator::new(&s, &child, GEO, &p, true).unwrap();
+        Generator::new(&s, &child, GEO, &p, GeneratorOptions::default()).unwrap();
         Discriminator::new(&s, &child, GEO, &p).unwrap();
         p.check_matches(&kid.weights).unwrap();
     }
@@ -140,4 +140,46 @@ fn bilinear_upsampling_matches_pytorch_weights() {
     )
     .unwrap();
     assert_eq!(m.flatten_all().unwrap().to_vec1::<f32>().unwrap(), [9.0]);
+}
+
+/// `stl_projections` (the Gan space on STL-10): z[0:60] to 6×6, z[60:120] to 12×12, no third
+/// projection; the GanHard space, whose projections are genes, refuses it.
+#[test]
+fn stl_projections_split_z_in_two() {
+    let geo = Geometry::small(4, 4, 6);
+    let opts = GeneratorOptions {
+        stl_projections: true,
+        ..Default::default()
+    };
+    let s = space("gan.yaml");
+    let g = ops::sample(&s, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1));
+    let p = Params::new(0, &Device::Cpu);
+    let gen = Generator::new(&s, &g, geo, &p, opts).unwrap();
+    let z = Tensor::randn(0f32, 1., (2, 120), &Device::Cpu).unwrap();
+    assert_eq!(gen.forward(&z, true, 0).unwrap().dims(), &[2, 3, 48, 48]);
+    let shapes: Vec<(String, Vec<usize>)> = p
+        .weights()
+        .unwrap()
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("gen.proj"))
+        .map(|(n, t)| (n, t.dims().to_vec()))
+        .collect();
+    let want = [
+        ("gen.proj0.linear.bias", vec![36 * 4]),
+        ("gen.proj0.linear.weight", vec![36 * 4, 60]),
+        ("gen.proj1.linear.bias", vec![144 * 4]),
+        ("gen.proj1.linear.weight", vec![144 * 4, 60]),
+    ];
+    let want: Vec<(String, Vec<usize>)> =
+        want.into_iter().map(|(n, s)| (n.to_string(), s)).collect();
+    assert_eq!(shapes, want);
+    let hard = space("gan_hard.yaml");
+    let g = ops::sample(&hard, &mut rand_chacha::ChaCha8Rng::seed_from_u64(1));
+    let e = Generator::new(&hard, &g, geo, &Params::new(0, &Device::Cpu), opts)
+        .err()
+        .unwrap();
+    assert_eq!(
+        e.to_string(),
+        "stl_projections applies to the Gan space, whose projections are not searched"
+    );
 }

@@ -27,7 +27,7 @@ fn frechet_distance_closed_forms() {
 #[test]
 fn a_member_trains_evaluates_and_round_trips() {
     let cfg = serde_json::json!({"kind": "gan", "geometry": {"gf": 4, "df": 4, "bottom": 2}, "batch_size": 4, "iters_per_step": 6, "eval_samples": 64});
-    let task = GanTask::new(&cfg, GanTask::default_space()).unwrap();
+    let task = GanTask::new(&cfg, GanTask::default_space(), &candle_core::Device::Cpu).unwrap();
     let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(2);
     let genome = pbtnas_genome::ops::sample(task.space(), &mut rng);
     let art = tempfile_dir();
@@ -84,4 +84,47 @@ fn tempfile_dir() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("pbtnas-gan-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     d
+}
+
+/// On a GPU machine (`--features cuda`), the same member trains and evaluates on CUDA as on the
+/// CPU: a step from the same state gives the same losses, and the same fitness.
+#[test]
+fn a_member_on_cuda_matches_the_cpu() {
+    let Ok(gpu) = candle_core::Device::new_cuda(0) else {
+        eprintln!("skipped: no CUDA device (build with --features cuda and run on a GPU machine)");
+        return;
+    };
+    let cfg = serde_json::json!({"kind": "gan", "geometry": {"gf": 16, "df": 16, "bottom": 2}, "batch_size": 8, "iters_per_step": 5, "eval_samples": 128});
+    let cpu_task = GanTask::new(&cfg, GanTask::default_space(), &candle_core::Device::Cpu).unwrap();
+    let gpu_task = GanTask::new(&cfg, GanTask::default_space(), &gpu).unwrap();
+    let genome = cpu_task
+        .space()
+        .parse_genome(include_str!("../../../configs/gan/bench_genome.txt"))
+        .unwrap();
+    let state = cpu_task.save(&cpu_task.init(&genome, 4).unwrap()).unwrap();
+    let ctx = StepContext {
+        generation: 0,
+        slot: 0,
+        seed: 5,
+        artifacts: tempfile_dir(),
+    };
+    let mut results = Vec::new();
+    for task in [&cpu_task, &gpu_task] {
+        let mut m = task.load(&genome, state.clone()).unwrap();
+        let metrics = task.train_step(&mut m, &ctx).unwrap();
+        let eval = task.evaluate(&mut m, &ctx).unwrap();
+        results.push((
+            metrics["train/d_loss"],
+            metrics["train/g_loss"],
+            eval.fitness,
+        ));
+    }
+    let (c, g) = (results[0], results[1]);
+    let close = |a: f64, b: f64, tol: f64| (a - b).abs() <= tol * a.abs().max(1.0);
+    assert!(
+        close(c.0, g.0, 1e-3) && close(c.1, g.1, 1e-3),
+        "losses {c:?} vs {g:?}"
+    );
+    assert!(close(c.2, g.2, 1e-3), "fitness {c:?} vs {g:?}");
+    println!("CUDA matches CPU: {c:?} vs {g:?}");
 }

@@ -3,6 +3,7 @@
 
 pub mod adam;
 pub mod checkpoint;
+pub mod device;
 pub mod inherit;
 pub mod init;
 pub mod layers;
@@ -12,6 +13,7 @@ pub mod spectral_norm;
 pub mod weights;
 
 pub use adam::{Adam, AdamConfig, AdamState, ParamState};
+pub use device::{device_name, parse_device};
 pub use inherit::{inherit, searl_weight_mutation, ShadowRule, ShrinkPerturb, Transfer};
 pub use init::{Init, Params};
 pub use layers::{batch_norm, dropout, layer_norm};

@@ -32,3 +32,41 @@ pub struct MemberState {
     /// Task counters and anything else small (frames seen, iterations), kept in the header.
     pub meta: serde_json::Value,
 }
+
+impl MemberState {
+    /// The same state with every tensor on `device` (checkpoints and inheritance work on the CPU;
+    /// a task moves the state to its device when it loads it).
+    pub fn to_device(&self, device: &candle_core::Device) -> candle_core::Result<Self> {
+        let map = |w: &WeightMap| -> candle_core::Result<WeightMap> {
+            w.iter()
+                .map(|(n, t)| Ok((n.clone(), t.to_device(device)?)))
+                .collect()
+        };
+        let optimizers = self
+            .optimizers
+            .iter()
+            .map(|(name, state)| {
+                let moved = state
+                    .iter()
+                    .map(|(n, p)| {
+                        Ok((
+                            n.clone(),
+                            crate::adam::ParamState {
+                                m: p.m.to_device(device)?,
+                                v: p.v.to_device(device)?,
+                                step: p.step,
+                            },
+                        ))
+                    })
+                    .collect::<candle_core::Result<_>>()?;
+                Ok((name.clone(), moved))
+            })
+            .collect::<candle_core::Result<_>>()?;
+        Ok(Self {
+            weights: map(&self.weights)?,
+            shadows: map(&self.shadows)?,
+            optimizers,
+            meta: self.meta.clone(),
+        })
+    }
+}

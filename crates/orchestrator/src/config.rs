@@ -24,9 +24,13 @@ pub struct RunConfig {
     /// When to exploit; default: after every step but the last.
     #[serde(default)]
     pub exploit: ExploitSchedule,
-    /// Members trained at once; default: the number of cores.
+    /// Members trained at once; default: the number of cores on the CPU, `members_per_gpu` on a
+    /// GPU.
     #[serde(default)]
     pub workers: Option<usize>,
+    /// Members sharing one GPU (the paper: 2).
+    #[serde(default = "two")]
+    pub members_per_gpu: usize,
     /// Tries of a member-step before it is marked failed (worst fitness).
     #[serde(default = "default_attempts")]
     pub max_attempts: u32,
@@ -41,6 +45,11 @@ pub struct RunConfig {
 
 fn default_seed() -> u64 {
     31173
+}
+/// Members per GPU in the paper's experiments.
+pub const PAPER_MEMBERS_PER_GPU: usize = 2;
+fn two() -> usize {
+    PAPER_MEMBERS_PER_GPU
 }
 fn default_attempts() -> u32 {
     2

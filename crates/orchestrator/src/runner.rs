@@ -50,6 +50,8 @@ pub mod layout {
 pub struct RunOptions {
     pub run_dir: PathBuf,
     pub quiet: bool,
+    /// The device the task trains on; it sets the default number of workers.
+    pub device: candle_core::Device,
 }
 
 /// What a finished run reports.
@@ -70,11 +72,12 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
     let ckpts = CheckpointDir::open(dir.join(layout::CHECKPOINTS))?;
     let progress = Progress::new(dir, opts.quiet);
     let space = task.space();
-    // The space is identified by its id, not by the path it was read from; the worker count is
+    // The space is identified by its id, not by the path it was read from; the worker counts are
     // a property of the machine, not of the run.
     let stored_cfg = RunConfig {
         space: None,
         workers: None,
+        members_per_gpu: crate::config::PAPER_MEMBERS_PER_GPU,
         ..cfg.clone()
     };
     let info = RunInfo {
@@ -108,6 +111,12 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
             ));
         }
     }
+    let default_workers = default_workers(cfg, &opts.device);
+    progress.line(&format!(
+        "device {}, {} member(s) trained at once",
+        pbtnas_nn::device_name(&opts.device),
+        cfg.workers.unwrap_or(default_workers)
+    ));
     let runner = Runner {
         task,
         artifacts: dir.join(layout::ARTIFACTS),
@@ -115,6 +124,7 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
         store: &store,
         ckpts: &ckpts,
         progress: &progress,
+        default_workers,
     };
     runner.run()
 }
@@ -174,6 +184,7 @@ struct Runner<'a, T: Task> {
     store: &'a dyn Store,
     ckpts: &'a CheckpointDir,
     progress: &'a Progress,
+    default_workers: usize,
 }
 
 impl<T: Task> Runner<'_, T> {
@@ -249,7 +260,7 @@ impl<T: Task> Runner<'_, T> {
         let queue = Mutex::new(todo);
         let left = Mutex::new(queue.lock().expect("queue").len());
         let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(Vec::new());
-        let workers = self.cfg.workers.unwrap_or_else(default_workers).max(1);
+        let workers = self.cfg.workers.unwrap_or(self.default_workers).max(1);
         std::thread::scope(|s| {
             for _ in 0..workers {
                 s.spawn(|| loop {
@@ -316,16 +327,20 @@ impl<T: Task> Runner<'_, T> {
         };
         let mut state = match &spec.parent_ckpt {
             Some(sha) => load(sha)?,
-            None => task.fresh_state(
-                &plan.genome,
-                derive_seed(spec.train_seed, &[purpose::INIT_WEIGHTS]),
-            )?,
+            None => task
+                .fresh_state(
+                    &plan.genome,
+                    derive_seed(spec.train_seed, &[purpose::INIT_WEIGHTS]),
+                )?
+                .to_device(&Device::Cpu)?,
         };
         if let Some(transfer) = &plan.transfer {
-            let fresh = task.fresh_state(
-                &plan.genome,
-                derive_seed(spec.train_seed, &[purpose::FRESH]),
-            )?;
+            let fresh = task
+                .fresh_state(
+                    &plan.genome,
+                    derive_seed(spec.train_seed, &[purpose::FRESH]),
+                )?
+                .to_device(&Device::Cpu)?;
             let donor = match (plan.donor, &spec.donor_ckpt) {
                 (Some(WeightSource::Fresh), _) => fresh.clone(),
                 (Some(WeightSource::Slot(_)), Some(sha)) => load(sha)?,
@@ -585,8 +600,14 @@ pub fn describe_plan(t: &NewTrial) -> String {
     }
 }
 
-fn default_workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+/// Members trained at once when the config does not say: one per core on the CPU (each member's
+/// ops then run single-threaded), `members_per_gpu` on a GPU.
+fn default_workers(cfg: &RunConfig, device: &candle_core::Device) -> usize {
+    if device.is_cpu() {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        cfg.members_per_gpu
+    }
 }
 
 fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {

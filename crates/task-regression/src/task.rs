@@ -65,14 +65,14 @@ const OPTIMIZER: &str = "net";
 
 impl RegressionTask {
     /// Builds the task from its config section and a search space.
-    pub fn new(section: &serde_json::Value, space: SearchSpace) -> Result<Self> {
+    pub fn new(section: &serde_json::Value, space: SearchSpace, device: &Device) -> Result<Self> {
         let cfg: RegressionConfig = serde_json::from_value(section.clone())
             .context("in the task section (kind: regression)")?;
         anyhow::ensure!(
             cfg.batch_size > 0 && cfg.width > 0,
             "batch_size and width must be positive"
         );
-        let device = Device::Cpu;
+        let device = device.clone();
         let data = Dataset::generate(&cfg.data, &device)?;
         Ok(Self {
             cfg,
@@ -117,7 +117,8 @@ impl Task for RegressionTask {
         })
     }
 
-    fn load(&self, genome: &Genome, mut state: MemberState) -> Result<Member> {
+    fn load(&self, genome: &Genome, state: MemberState) -> Result<Member> {
+        let mut state = state.to_device(&self.device)?;
         let params = Params::from_weights(&state.weights, 0, &self.device)?;
         let model = self.model(genome, &params)?;
         params.check_matches(&state.weights)?;

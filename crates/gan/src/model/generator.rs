@@ -15,7 +15,8 @@ struct Projection {
     enabled: bool,
     weight: Tensor,
     bias: Tensor,
-    part: bool,
+    /// The slice of z it reads (`start`, `len`), or all of z.
+    part: Option<(usize, usize)>,
     width: usize,
     bilinear: bool,
     dropout: f64,
@@ -28,6 +29,24 @@ struct Cell {
     /// 1×1 convs on the skip outputs of earlier cells.
     skips: Vec<Conv>,
     skip_bilinear: bool,
+}
+
+/// Switches of the generator that are not genes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GeneratorOptions {
+    /// Reproduce the original's in-place skip add (the skip output includes the skip inputs).
+    pub inplace_skip_quirk: bool,
+    /// STL-10 with the Gan space: two projections of 60 dims (to the bottom width and twice it).
+    pub stl_projections: bool,
+}
+
+impl Default for GeneratorOptions {
+    fn default() -> Self {
+        Self {
+            inplace_skip_quirk: true,
+            stl_projections: false,
+        }
+    }
 }
 
 /// The generator.
@@ -59,12 +78,21 @@ impl Generator {
         genome: &Genome,
         geo: Geometry,
         params: &Params,
-        inplace_skip_quirk: bool,
+        options: GeneratorOptions,
     ) -> Result<Self> {
         let p = params.pp("gen");
         let gf = geo.gf;
+        let n_proj = if options.stl_projections {
+            anyhow::ensure!(
+                space.gene_index("proj1.if_enabled").is_none(),
+                "stl_projections applies to the Gan space, whose projections are not searched"
+            );
+            2
+        } else {
+            geo.cells
+        };
         let mut projections = Vec::new();
-        for i in 0..geo.cells {
+        for i in 0..n_proj {
             // Without projection genes (the Gan space) every projection is on: a third of z
             // straight to the target width, nearest upsampling, no dropout.
             let enabled =
@@ -77,12 +105,9 @@ impl Generator {
                 "prev" => (target / 2).max(1),
                 _ => target,
             };
-            let part = part == "part";
-            let input = if part {
-                geo.latent / geo.cells
-            } else {
-                geo.latent
-            };
+            let len = geo.latent / n_proj;
+            let part = (part == "part").then_some((i * len, len));
+            let input = part.map_or(geo.latent, |(_, len)| len);
             let lp = p.pp(format!("proj{i}")).pp("linear");
             let init = Init::TorchDefault { fan_in: input };
             projections.push(Some(Projection {
@@ -167,7 +192,7 @@ impl Generator {
                 true,
                 false,
             )?,
-            inplace_skip_quirk,
+            inplace_skip_quirk: options.inplace_skip_quirk,
         })
     }
 
@@ -187,11 +212,10 @@ impl Generator {
             return Ok(None);
         };
         let n = z.dim(0)?;
-        let part = self.geo.latent / self.geo.cells;
-        let input = if pr.part {
-            z.narrow(1, i * part, part)?
-        } else {
-            z.clone()
+        let input = match pr.part {
+            // CUDA's matmul wants a contiguous operand.
+            Some((start, len)) => z.narrow(1, start, len)?.contiguous()?,
+            None => z.clone(),
         };
         let h = input.matmul(&pr.weight.t()?)?.broadcast_add(&pr.bias)?;
         let h = h.reshape((n, self.geo.gf, pr.width, pr.width))?;

@@ -5,7 +5,7 @@ pub mod generator;
 pub mod ops;
 
 pub use discriminator::Discriminator;
-pub use generator::Generator;
+pub use generator::{Generator, GeneratorOptions};
 
 /// Model sizes. The paper's CIFAR geometry is [`Geometry::CIFAR`], STL-10 [`Geometry::STL`];
 /// [`Geometry::small`] keeps the code path with fewer channels for CPU runs.

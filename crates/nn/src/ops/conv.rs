@@ -252,7 +252,8 @@ pub fn conv2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor> {
 }
 
 /// 2-d transposed convolution, PyTorch semantics: x `(N, Cin, H, W)`, w `(Cin, Cout/groups, kh,
-/// kw)`. On CPU in f32 it runs the GEMM kernels here; elsewhere candle's (which has no groups).
+/// kw)`. On CPU in f32 it runs the GEMM kernels here; elsewhere candle's, which has no groups:
+/// depthwise ones are composed from candle ops there, other grouped ones run group by group.
 pub fn conv_transpose2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor> {
     if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
         x.contiguous()?.apply_op2(
@@ -264,7 +265,72 @@ pub fn conv_transpose2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor>
         )
     } else if p.groups == 1 {
         x.conv_transpose2d(w, p.padding, p.output_padding, p.stride, p.dilation)
+    } else if p.groups == x.dim(1)? && w.dim(1)? == 1 {
+        depthwise_conv_transpose2d(x, w, p)
     } else {
-        bail!("conv_transpose2d with groups is only implemented on CPU")
+        let (xs, ws) = (x.chunk(p.groups, 1)?, w.chunk(p.groups, 0)?);
+        let one = ConvParams { groups: 1, ..p };
+        let ys = xs
+            .iter()
+            .zip(&ws)
+            .map(|(x, w)| conv_transpose2d(x, w, one))
+            .collect::<Result<Vec<_>>>()?;
+        Tensor::cat(&ys, 1)
     }
+}
+
+/// Depthwise transposed convolution from differentiable candle ops, for devices without a fused
+/// kernel: insert `stride - 1` zeros between input pixels, pad, then sum the `kh·kw` shifted
+/// copies scaled by the flipped per-channel taps.
+pub fn depthwise_conv_transpose2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor> {
+    let (n, c, h, wd) = x.dims4()?;
+    let (_, _, kh, kw) = w.dims4()?;
+    let s = p.stride;
+    let spread = |t: &Tensor, dim: usize, len: usize| -> Result<Tensor> {
+        if s == 1 {
+            return Ok(t.clone());
+        }
+        let t = t.unsqueeze(dim + 1)?;
+        let mut zeros_shape = t.dims().to_vec();
+        zeros_shape[dim + 1] = s - 1;
+        let z = Tensor::zeros(zeros_shape, t.dtype(), t.device())?;
+        let mut shape = t.dims().to_vec();
+        shape.remove(dim + 1);
+        shape[dim] = len * s;
+        Tensor::cat(&[t, z], dim + 1)?
+            .reshape(shape)?
+            .narrow(dim, 0, (len - 1) * s + 1)
+    };
+    let xd = spread(&spread(x, 2, h)?, 3, wd)?;
+    let (eh, ew) = (p.dilation * (kh - 1), p.dilation * (kw - 1));
+    if p.padding > eh.min(ew) {
+        bail!("depthwise conv_transpose2d: padding larger than the kernel's reach");
+    }
+    let xp = xd
+        .pad_with_zeros(2, eh - p.padding, eh - p.padding + p.output_padding)?
+        .pad_with_zeros(3, ew - p.padding, ew - p.padding + p.output_padding)?;
+    let (ho, wo) = (
+        (h - 1) * s + p.output_padding + eh + 1 - 2 * p.padding,
+        (wd - 1) * s + p.output_padding + ew + 1 - 2 * p.padding,
+    );
+    let mut y: Option<Tensor> = None;
+    for ky in 0..kh {
+        for kx in 0..kw {
+            let tap = w
+                .narrow(2, kh - 1 - ky, 1)?
+                .narrow(3, kw - 1 - kx, 1)?
+                .reshape((1, c, 1, 1))?;
+            let term = xp
+                .narrow(2, ky * p.dilation, ho)?
+                .narrow(3, kx * p.dilation, wo)?
+                .broadcast_mul(&tap)?;
+            y = Some(match y {
+                Some(acc) => (acc + term)?,
+                None => term,
+            });
+        }
+    }
+    let y = y.expect("a kernel has at least one tap");
+    debug_assert_eq!(y.dims4()?, (n, c, ho, wo));
+    Ok(y)
 }

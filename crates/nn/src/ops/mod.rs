@@ -10,4 +10,4 @@ mod im2col;
 mod sgemm;
 
 pub use batch_norm::batch_norm_train;
-pub use conv::{conv2d, conv_transpose2d, ConvParams};
+pub use conv::{conv2d, conv_transpose2d, depthwise_conv_transpose2d, ConvParams};

@@ -1,0 +1,180 @@
+//! The same op on another device gives the same values and gradients: the composed depthwise
+//! transposed convolution (used where no fused kernel exists) against the CPU kernel, and, when a
+//! CUDA device is present (`--features cuda` on a GPU machine), every op on CUDA against the CPU.
+
+use candle_core::{Device, Result, Tensor, Var};
+use pbtnas_nn::ops::{
+    batch_norm_train, conv2d, conv_transpose2d, depthwise_conv_transpose2d, ConvParams,
+};
+use pbtnas_nn::{layer_norm, spectral_norm};
+
+fn max_rel_diff(a: &Tensor, b: &Tensor) -> f32 {
+    let a = a.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let b = b
+        .flatten_all()
+        .unwrap()
+        .to_device(&Device::Cpu)
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    assert_eq!(a.len(), b.len());
+    let scale = a.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+    a.iter()
+        .zip(&b)
+        .fold(0.0, |m, (x, y)| m.max((x - y).abs() / scale))
+}
+
+/// Output and gradients of `f(inputs)` (loss: sum of output times a fixed random tensor).
+fn run(
+    f: &dyn Fn(&[Tensor]) -> Result<Tensor>,
+    inputs: &[Tensor],
+    weights: &Tensor,
+    dev: &Device,
+) -> Vec<Tensor> {
+    let vars: Vec<Var> = inputs
+        .iter()
+        .map(|t| Var::from_tensor(&t.to_device(dev).unwrap()).unwrap())
+        .collect();
+    let ts: Vec<Tensor> = vars.iter().map(|v| v.as_tensor().clone()).collect();
+    let y = f(&ts).unwrap();
+    let loss = (&y * weights.to_device(dev).unwrap())
+        .unwrap()
+        .sum_all()
+        .unwrap();
+    let grads = loss.backward().unwrap();
+    // Inputs without a gradient (spectral norm's u and v) are compared as zeros.
+    let mut out = vec![y];
+    out.extend(vars.iter().map(|v| {
+        grads
+            .get(v)
+            .cloned()
+            .unwrap_or_else(|| v.as_tensor().zeros_like().unwrap())
+    }));
+    out
+}
+
+fn check(name: &str, a: &[Tensor], b: &[Tensor], tol: f32) {
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        let d = max_rel_diff(x, y);
+        assert!(
+            d < tol,
+            "{name}: output/gradient {i} differs by {d} (relative to its max)"
+        );
+    }
+}
+
+type Case = (
+    &'static str,
+    Box<dyn Fn(&[Tensor]) -> Result<Tensor>>,
+    Vec<Tensor>,
+);
+
+fn randn(shape: &[usize]) -> Tensor {
+    Tensor::randn(0f32, 1.0, shape, &Device::Cpu).unwrap()
+}
+
+fn cases() -> Vec<Case> {
+    let p = |stride, padding, dilation, groups, output_padding| ConvParams {
+        stride,
+        padding,
+        dilation,
+        groups,
+        output_padding,
+    };
+    vec![
+        (
+            "conv2d 3x3 s1",
+            Box::new(move |t: &[Tensor]| conv2d(&t[0], &t[1], p(1, 1, 1, 1, 0))),
+            vec![randn(&[2, 8, 9, 9]), randn(&[6, 8, 3, 3])],
+        ),
+        (
+            "conv2d 3x3 s2 dil2",
+            Box::new(move |t: &[Tensor]| conv2d(&t[0], &t[1], p(2, 2, 2, 1, 0))),
+            vec![randn(&[2, 8, 9, 9]), randn(&[6, 8, 3, 3])],
+        ),
+        (
+            "conv_transpose2d k4 s2",
+            Box::new(move |t: &[Tensor]| conv_transpose2d(&t[0], &t[1], p(2, 1, 1, 1, 0))),
+            vec![randn(&[2, 8, 5, 5]), randn(&[8, 6, 4, 4])],
+        ),
+        (
+            "depthwise conv_transpose2d k3 s2 op1",
+            Box::new(move |t: &[Tensor]| conv_transpose2d(&t[0], &t[1], p(2, 1, 1, 8, 1))),
+            vec![randn(&[2, 8, 5, 5]), randn(&[8, 1, 3, 3])],
+        ),
+        (
+            "batch norm train",
+            Box::new(|t: &[Tensor]| Ok(batch_norm_train(&t[0], &t[1], &t[2], 1e-5)?.0)),
+            vec![randn(&[4, 6, 5, 5]), randn(&[6]), randn(&[6])],
+        ),
+        (
+            "layer norm",
+            Box::new(|t: &[Tensor]| layer_norm(&t[0], &t[1], &t[2], 1e-5)),
+            vec![randn(&[8, 50]), randn(&[50]), randn(&[50])],
+        ),
+        (
+            "spectral norm",
+            Box::new(|t: &[Tensor]| spectral_norm(&t[0], &t[1], &t[2], false)),
+            vec![randn(&[6, 8, 3, 3]), randn(&[6]), randn(&[72])],
+        ),
+        (
+            "avg pool, max pool",
+            Box::new(|t: &[Tensor]| Ok((t[0].avg_pool2d(2)? + t[0].max_pool2d(2)?.detach())?)),
+            vec![randn(&[2, 4, 8, 8])],
+        ),
+        (
+            "nearest upsample",
+            Box::new(|t: &[Tensor]| t[0].upsample_nearest2d(10, 10)),
+            vec![randn(&[2, 4, 5, 5])],
+        ),
+    ]
+}
+
+#[test]
+fn composed_depthwise_transpose_matches_the_cpu_kernel() {
+    for (stride, padding, output_padding, k, dilation) in [
+        (2, 1, 1, 3, 1),
+        (1, 1, 0, 3, 1),
+        (2, 2, 0, 5, 1),
+        (2, 2, 1, 3, 2),
+    ] {
+        let p = ConvParams {
+            stride,
+            padding,
+            dilation,
+            groups: 6,
+            output_padding,
+        };
+        let inputs = [randn(&[2, 6, 5, 7]), randn(&[6, 1, k, k])];
+        let kernel = |t: &[Tensor]| conv_transpose2d(&t[0], &t[1], p);
+        let composed = |t: &[Tensor]| depthwise_conv_transpose2d(&t[0], &t[1], p);
+        let y = kernel(&inputs).unwrap();
+        let w = randn(y.dims());
+        check(
+            &format!("{p:?}"),
+            &run(&kernel, &inputs, &w, &Device::Cpu),
+            &run(&composed, &inputs, &w, &Device::Cpu),
+            1e-5,
+        );
+    }
+}
+
+#[test]
+fn every_op_on_cuda_matches_the_cpu() {
+    let Ok(gpu) = Device::new_cuda(0) else {
+        eprintln!("skipped: no CUDA device (build with --features cuda and run on a GPU machine)");
+        return;
+    };
+    for (name, f, inputs) in cases() {
+        let y = f(&inputs).unwrap();
+        let w = randn(y.dims());
+        // TF32 is off in candle by default; the remaining differences are summation order.
+        check(
+            name,
+            &run(&*f, &inputs, &w, &Device::Cpu),
+            &run(&*f, &inputs, &w, &gpu),
+            1e-4,
+        );
+        println!("{name}: CUDA matches CPU");
+    }
+}

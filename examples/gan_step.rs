@@ -1,0 +1,47 @@
+//! Times GanHard training iterations (benchmark genome, D + every 5th G step, EMA) on a device
+//! and prints one JSON line, for side-by-side runs with `scripts/gan_torch.py`.
+//! `cargo run --release --example gan_step -- [--geometry cifar] [--batch 40] [--iters 50] [--device auto]`
+
+#[path = "../benches/gan_workload.rs"]
+mod gan_workload;
+
+use std::time::Instant;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let opt = |flag: &str, default: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+            .unwrap_or_else(|| default.to_string())
+    };
+    let geometry = opt("--geometry", "cifar");
+    let batch: usize = opt("--batch", "40").parse()?;
+    let iters: usize = opt("--iters", "50").parse()?;
+    let device = pbtnas_nn::parse_device(&opt("--device", "auto"))?;
+    // Warm-up step (kernel loading, allocator), then the timed one.
+    let (warm, mut member) = gan_workload::gan_member(&geometry, batch, 5, &device)?;
+    gan_workload::step(&warm, &mut member, 0)?;
+    let (task, _) = gan_workload::gan_member(&geometry, batch, iters, &device)?;
+    let t = Instant::now();
+    gan_workload::step(&task, &mut member, 1)?;
+    let ms = t.elapsed().as_secs_f64() * 1000.0 / iters as f64;
+    let count = |prefix: &str| -> anyhow::Result<usize> {
+        Ok(member
+            .trainable()?
+            .iter()
+            .filter(|(n, _)| n.starts_with(prefix))
+            .map(|(_, t)| t.elem_count())
+            .sum())
+    };
+    println!(
+        "{}",
+        serde_json::json!({
+            "framework": "candle", "device": pbtnas_nn::device_name(&device), "geometry": geometry,
+            "batch": batch, "iters": iters, "ms_per_iter": (ms * 1000.0).round() / 1000.0,
+            "params_g": count("gen.")?, "params_d": count("disc.")?,
+        })
+    );
+    Ok(())
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Side-by-side GanHard training iterations (benchmark genome) in pbtnas and in PyTorch on the
+# CPU, interleaved: ROUNDS rounds of (pbtnas, PyTorch) per geometry; prints the median ms per
+# iteration of each and the ratio (pbtnas / PyTorch; < 1 means faster). Same networks (the
+# parameter counts are printed and must agree), same loss, optimizers, n_critic and EMA.
+#   scripts/bench_gan_compare.sh [ROUNDS=3] [THREADS=2]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}; threads=${2:-2}
+scripts/setup-torch.sh > /dev/null
+cargo build --release --quiet --example gan_step
+out=$(mktemp -d)
+# geometry, D batch, timed iterations
+for case in "16,16,2 16 50" "cifar 40 10"; do
+  read -r geo batch iters <<<"$case"
+  for r in $(seq 1 "$rounds"); do
+    echo "$geo b$batch round $r/$rounds" >&2
+    RAYON_NUM_THREADS=$threads target/release/examples/gan_step --geometry "$geo" --batch "$batch" \
+      --iters "$iters" --device cpu >> "$out/rust.jsonl"
+    OMP_NUM_THREADS=$threads .venv/bin/python scripts/gan_torch.py --geometry "$geo" --batch "$batch" \
+      --iters "$iters" --threads "$threads" >> "$out/torch.jsonl"
+  done
+done
+python3 - "$out" <<'PY'
+import collections, json, statistics, sys
+runs = collections.defaultdict(list)  # (geometry, batch) -> records of both frameworks
+for name in ("rust.jsonl", "torch.jsonl"):
+    with open(f"{sys.argv[1]}/{name}") as f:
+        for r in map(json.loads, f):
+            runs[r["geometry"], r["batch"]].append(r)
+print("| geometry | D batch | params G / D | pbtnas ms/iter | PyTorch ms/iter | pbtnas / PyTorch |")
+print("|---|---|---|---|---|---|")
+for (geo, batch), rs in runs.items():
+    assert len({(r["params_g"], r["params_d"]) for r in rs}) == 1, "the networks differ"
+    ms = {fw: statistics.median(r["ms_per_iter"] for r in rs if r["framework"] == fw)
+          for fw in ("candle", "pytorch")}
+    print(f"| {geo} | {batch} | {rs[0]['params_g']:,} / {rs[0]['params_d']:,} | {ms['candle']:.1f} "
+          f"| {ms['pytorch']:.1f} | {ms['candle'] / ms['pytorch']:.2f} |")
+PY

@@ -155,6 +155,7 @@ fn real_main() -> Result<()> {
                 quiet,
                 device: pbtnas_nn::parse_device(&device)?,
             };
+            share_cores(&cfg, &opts);
             let summary = run_task(&cfg, &opts)?;
             println!(
                 "best fitness {:.6} (generation {}, slot {}), best after the first step {:.6}\ngenome {}\nrun directory: {}  (see `pbtnas status {}`)",
@@ -188,6 +189,18 @@ fn real_main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// On the CPU, members already train in parallel: each member's ops get `cores / workers` threads
+/// (unless `RAYON_NUM_THREADS` says otherwise), so threads do not spin against each other.
+fn share_cores(cfg: &RunConfig, opts: &RunOptions) {
+    if !opts.device.is_cpu() || std::env::var_os("RAYON_NUM_THREADS").is_some() {
+        return;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let per_member = (cores / cfg.workers.unwrap_or(cores).max(1)).max(1);
+    // Before any thread pool exists: candle and gemm read it when they start theirs.
+    std::env::set_var("RAYON_NUM_THREADS", per_member.to_string());
 }
 
 /// Picks the task named by the config and runs the search over it.

@@ -316,6 +316,17 @@ fn mistakes_get_clear_errors() {
     let e = err(pbtnas(&["run", other.to_str().unwrap()]).output().unwrap());
     assert!(e.contains("nowhere.yaml: cannot read"), "{e}");
 
+    let e = err(pbtnas(&["run", cfg.to_str().unwrap(), "--device", "tpu"])
+        .output()
+        .unwrap());
+    assert!(e.contains("unknown device 'tpu' (auto, cpu, cuda, cuda:N)"), "{e}");
+    if !cfg!(feature = "cuda") {
+        let e = err(pbtnas(&["run", cfg.to_str().unwrap(), "--device", "cuda:0"])
+            .output()
+            .unwrap());
+        assert!(e.contains("built without CUDA"), "{e}");
+    }
+
     std::fs::write(
         &other,
         format!("extends: {}\ntask: {{kind: diffusion}}\n", cfg.display()),

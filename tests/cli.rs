@@ -319,11 +319,16 @@ fn mistakes_get_clear_errors() {
     let e = err(pbtnas(&["run", cfg.to_str().unwrap(), "--device", "tpu"])
         .output()
         .unwrap());
-    assert!(e.contains("unknown device 'tpu' (auto, cpu, cuda, cuda:N)"), "{e}");
+    assert!(
+        e.contains("unknown device 'tpu' (auto, cpu, cuda, cuda:N)"),
+        "{e}"
+    );
     if !cfg!(feature = "cuda") {
-        let e = err(pbtnas(&["run", cfg.to_str().unwrap(), "--device", "cuda:0"])
-            .output()
-            .unwrap());
+        let e = err(
+            pbtnas(&["run", cfg.to_str().unwrap(), "--device", "cuda:0"])
+                .output()
+                .unwrap(),
+        );
         assert!(e.contains("built without CUDA"), "{e}");
     }
 

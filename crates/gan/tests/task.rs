@@ -128,3 +128,33 @@ fn a_member_on_cuda_matches_the_cpu() {
     assert!(close(c.2, g.2, 1e-3), "fitness {c:?} vs {g:?}");
     println!("CUDA matches CPU: {c:?} vs {g:?}");
 }
+
+/// A step in epochs counts the batches of each epoch, the short last one included (the paper's
+/// 821 per STL-10 epoch); giving both budgets is refused.
+#[test]
+fn a_step_is_epochs_of_batches_or_iterations() {
+    let task = |extra: serde_json::Value| {
+        let mut cfg = serde_json::json!({"kind": "gan", "geometry": {"gf": 4, "df": 4, "bottom": 2}, "eval_samples": 64});
+        cfg.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        GanTask::new(&cfg, GanTask::default_space(), &candle_core::Device::Cpu)
+    };
+    // 10,000 sprites: 209 batches of 48 per epoch (the last one of 16), 625 of 16.
+    let iters = |extra| task(extra).unwrap().iters_per_step();
+    assert_eq!(
+        iters(serde_json::json!({"batch_size": 48, "epochs_per_step": 2.0})),
+        418
+    );
+    assert_eq!(
+        iters(serde_json::json!({"batch_size": 16, "epochs_per_step": 0.5})),
+        313
+    );
+    assert_eq!(iters(serde_json::json!({"iters_per_step": 7})), 7);
+    assert_eq!(iters(serde_json::json!({})), 200);
+    let both = task(serde_json::json!({"iters_per_step": 7, "epochs_per_step": 1.0}));
+    assert_eq!(
+        both.err().unwrap().to_string(),
+        "set either iters_per_step or epochs_per_step, not both"
+    );
+}

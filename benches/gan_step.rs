@@ -1,6 +1,6 @@
-//! One GanHard training iteration (benchmark genome; D step, every 5th G step with EMA) at the
-//! paper's CIFAR size (batch 40) and at the CPU-sized geometry of `configs/gan/quick.yaml`.
-//! Each sample is a PBT step of 5 iterations, i.e. one G step.
+//! GanHard training iterations (benchmark genome, EMA after each G step) at the paper's CIFAR
+//! size (batch 40, a G step every 5th iteration) and at the CPU-sized geometry and schedule of
+//! `configs/gan/quick.yaml` (batch 16, a G step every iteration). Each sample is 5 iterations.
 
 #[path = "gan_workload.rs"]
 mod gan_workload;
@@ -11,12 +11,13 @@ use criterion::{criterion_group, criterion_main, Criterion};
 fn gan_step(c: &mut Criterion) {
     let mut group = c.benchmark_group("gan_hard_5_iterations");
     group.sample_size(10);
-    for (name, geometry, batch) in [
-        ("cifar_b40", "cifar", 40),
-        ("quick_16px_b16", "16,16,2", 16),
+    for (name, geometry, batch, n_critic) in [
+        ("cifar_b40", "cifar", 40, 5),
+        ("quick_16px_b16", "16,16,2", 16, 1),
     ] {
         let (task, mut member) =
-            gan_workload::gan_member(geometry, batch, 5, &Device::Cpu).expect("bench task");
+            gan_workload::gan_member(geometry, batch, n_critic, 5, &Device::Cpu)
+                .expect("bench task");
         let mut seed = 0;
         group.bench_function(name, |b| {
             b.iter(|| {

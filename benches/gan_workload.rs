@@ -3,6 +3,8 @@
 //! side-by-side timer (`examples/gan_step.rs`); `scripts/gan_torch.py` builds the same networks in
 //! PyTorch.
 
+use std::sync::OnceLock;
+
 use candle_core::Device;
 use pbtnas_gan::task::Member;
 use pbtnas_gan::GanTask;
@@ -11,10 +13,11 @@ use pbtnas_orchestrator::{StepContext, Task};
 pub const BENCH_GENOME: &str = include_str!("../configs/gan/bench_genome.txt");
 
 /// A task training `iters` iterations per step at `geometry` (`cifar`, `stl` or `gf,df,bottom`)
-/// with D batch `batch`, and a member of the benchmark genome.
+/// with D batch `batch` and a G step every `n_critic`, and a member of the benchmark genome.
 pub fn gan_member(
     geometry: &str,
     batch: usize,
+    n_critic: usize,
     iters: usize,
     device: &Device,
 ) -> anyhow::Result<(GanTask, Member)> {
@@ -26,7 +29,7 @@ pub fn gan_member(
     };
     let section = serde_json::json!({
         "kind": "gan", "dataset": "sprites", "geometry": geometry,
-        "batch_size": batch, "iters_per_step": iters, "eval_samples": 64,
+        "batch_size": batch, "n_critic": n_critic, "iters_per_step": iters, "eval_samples": 64,
     });
     let task = GanTask::new(&section, GanTask::default_space(), device)?;
     let genome = task.space().parse_genome(BENCH_GENOME)?;
@@ -34,14 +37,21 @@ pub fn gan_member(
     Ok((task, member))
 }
 
-/// Runs one PBT step (the task's `iters_per_step` iterations).
+/// Runs one PBT step (the task's `iters_per_step` iterations) inside a rayon pool, as the
+/// runner's workers do (ops called from outside a pool pay a thread wake-up each).
 pub fn step(task: &GanTask, member: &mut Member, seed: u64) -> anyhow::Result<()> {
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .build()
+            .expect("thread pool")
+    });
     let ctx = StepContext {
         generation: 0,
         slot: 0,
         seed,
         artifacts: std::env::temp_dir(),
     };
-    task.train_step(member, &ctx)?;
+    pool.install(|| task.train_step(member, &ctx))?;
     Ok(())
 }

@@ -1,6 +1,7 @@
-//! Times GanHard training iterations (benchmark genome, D + every 5th G step, EMA) on a device
-//! and prints one JSON line, for side-by-side runs with `scripts/gan_torch.py`.
-//! `cargo run --release --example gan_step -- [--geometry cifar] [--batch 40] [--iters 50] [--device auto]`
+//! Times GanHard training iterations (benchmark genome, D step + a G step every n_critic, EMA) on
+//! a device and prints one JSON line, for side-by-side runs with `scripts/gan_torch.py`.
+//! `cargo run --release --example gan_step -- [--geometry cifar] [--batch 40] [--n-critic 5]
+//! [--iters 50] [--device auto]`
 
 #[path = "../benches/gan_workload.rs"]
 mod gan_workload;
@@ -18,12 +19,13 @@ fn main() -> anyhow::Result<()> {
     };
     let geometry = opt("--geometry", "cifar");
     let batch: usize = opt("--batch", "40").parse()?;
+    let n_critic: usize = opt("--n-critic", "5").parse()?;
     let iters: usize = opt("--iters", "50").parse()?;
     let device = pbtnas_nn::parse_device(&opt("--device", "auto"))?;
     // Warm-up step (kernel loading, allocator), then the timed one.
-    let (warm, mut member) = gan_workload::gan_member(&geometry, batch, 5, &device)?;
+    let (warm, mut member) = gan_workload::gan_member(&geometry, batch, n_critic, 5, &device)?;
     gan_workload::step(&warm, &mut member, 0)?;
-    let (task, _) = gan_workload::gan_member(&geometry, batch, iters, &device)?;
+    let (task, _) = gan_workload::gan_member(&geometry, batch, n_critic, iters, &device)?;
     let t = Instant::now();
     gan_workload::step(&task, &mut member, 1)?;
     let ms = t.elapsed().as_secs_f64() * 1000.0 / iters as f64;
@@ -39,7 +41,7 @@ fn main() -> anyhow::Result<()> {
         "{}",
         serde_json::json!({
             "framework": "candle", "device": pbtnas_nn::device_name(&device), "geometry": geometry,
-            "batch": batch, "iters": iters, "ms_per_iter": (ms * 1000.0).round() / 1000.0,
+            "batch": batch, "n_critic": n_critic, "iters": iters, "ms_per_iter": (ms * 1000.0).round() / 1000.0,
             "params_g": count("gen.")?, "params_d": count("disc.")?,
         })
     );

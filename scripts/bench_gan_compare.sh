@@ -4,36 +4,39 @@
 # iteration of each and the ratio (pbtnas / PyTorch; < 1 means faster). Same networks (the
 # parameter counts are printed and must agree), same loss, optimizers, n_critic and EMA.
 #   scripts/bench_gan_compare.sh [ROUNDS=3] [THREADS=2]
+# CASES="GEOMETRY BATCH N_CRITIC ITERS;..." picks the cases (default: quick with n_critic 5 and 1,
+# CIFAR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}; threads=${2:-2}
 scripts/setup-torch.sh > /dev/null
 cargo build --release --quiet --example gan_step
 out=$(mktemp -d)
-# geometry, D batch, timed iterations
-for case in "16,16,2 16 50" "cifar 40 10"; do
-  read -r geo batch iters <<<"$case"
+# geometry, D batch, n_critic, timed iterations (the quick config's schedule is n_critic 1)
+IFS=';' read -ra cases <<<"${CASES:-16,16,2 16 5 50;16,16,2 16 1 50;cifar 40 5 10}"
+for case in "${cases[@]}"; do
+  read -r geo batch ncritic iters <<<"$case"
   for r in $(seq 1 "$rounds"); do
     echo "$geo b$batch round $r/$rounds" >&2
     RAYON_NUM_THREADS=$threads target/release/examples/gan_step --geometry "$geo" --batch "$batch" \
-      --iters "$iters" --device cpu >> "$out/rust.jsonl"
+      --n-critic "$ncritic" --iters "$iters" --device cpu >> "$out/rust.jsonl"
     OMP_NUM_THREADS=$threads .venv/bin/python scripts/gan_torch.py --geometry "$geo" --batch "$batch" \
-      --iters "$iters" --threads "$threads" >> "$out/torch.jsonl"
+      --n-critic "$ncritic" --iters "$iters" --threads "$threads" >> "$out/torch.jsonl"
   done
 done
 python3 - "$out" <<'PY'
 import collections, json, statistics, sys
-runs = collections.defaultdict(list)  # (geometry, batch) -> records of both frameworks
+runs = collections.defaultdict(list)  # (geometry, batch, n_critic) -> records of both frameworks
 for name in ("rust.jsonl", "torch.jsonl"):
     with open(f"{sys.argv[1]}/{name}") as f:
         for r in map(json.loads, f):
-            runs[r["geometry"], r["batch"]].append(r)
-print("| geometry | D batch | params G / D | pbtnas ms/iter | PyTorch ms/iter | pbtnas / PyTorch |")
-print("|---|---|---|---|---|---|")
-for (geo, batch), rs in runs.items():
+            runs[r["geometry"], r["batch"], r["n_critic"]].append(r)
+print("| geometry | D batch | n_critic | params G / D | pbtnas ms/iter | PyTorch ms/iter | pbtnas / PyTorch |")
+print("|---|---|---|---|---|---|---|")
+for (geo, batch, ncritic), rs in runs.items():
     assert len({(r["params_g"], r["params_d"]) for r in rs}) == 1, "the networks differ"
     ms = {fw: statistics.median(r["ms_per_iter"] for r in rs if r["framework"] == fw)
           for fw in ("candle", "pytorch")}
-    print(f"| {geo} | {batch} | {rs[0]['params_g']:,} / {rs[0]['params_d']:,} | {ms['candle']:.1f} "
+    print(f"| {geo} | {batch} | {ncritic} | {rs[0]['params_g']:,} / {rs[0]['params_d']:,} | {ms['candle']:.1f} "
           f"| {ms['pytorch']:.1f} | {ms['candle'] / ms['pytorch']:.2f} |")
 PY

@@ -190,6 +190,7 @@ def main():
     ap.add_argument("--genome", default="configs/gan/bench_genome.txt")
     ap.add_argument("--geometry", default="cifar", help="cifar, stl, or gf,df,bottom")
     ap.add_argument("--batch", type=int, default=40)
+    ap.add_argument("--n-critic", type=int, default=5, help="a G step every N iterations")
     ap.add_argument("--iters", type=int, default=50)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=2)
@@ -212,7 +213,7 @@ def main():
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
-        if i % 5 == 0:
+        if i % a.n_critic == 0:
             g_loss = -D(G(torch.randn(2 * a.batch, LATENT, device=dev))).mean()
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
@@ -232,7 +233,7 @@ def main():
     ms = (time.perf_counter() - t) * 1000 / a.iters
     count = lambda m: sum(p.numel() for p in m.parameters())
     print(json.dumps({"framework": "pytorch", "device": str(dev), "geometry": a.geometry,
-                      "batch": a.batch, "iters": a.iters, "ms_per_iter": round(ms, 3),
+                      "batch": a.batch, "n_critic": a.n_critic, "iters": a.iters, "ms_per_iter": round(ms, 3),
                       "params_g": count(G), "params_d": count(D),
                       "peak_mem_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1)
                       if dev.type == "cuda" else None}))

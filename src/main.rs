@@ -10,8 +10,10 @@ use pbtnas_orchestrator::runner::layout;
 use pbtnas_orchestrator::{status, RunConfig, RunOptions, RunSummary};
 use pbtnas_task_regression::RegressionTask;
 
-/// The quick default: PBT-NAS on the regression task, a couple of minutes on 2 cores.
-const QUICK_CONFIG: &str = include_str!("../configs/quick.yaml");
+mod metrics_cmd;
+
+/// The quick default: PBT-NAS over the GanHard space on the embedded sprites, ~12 min on 2 cores.
+const QUICK_CONFIG: &str = include_str!("../configs/gan/quick.yaml");
 
 #[derive(Parser)]
 #[command(
@@ -28,7 +30,7 @@ struct Cli {
 enum Command {
     /// Run a search, or continue it if its run directory already holds it.
     Run {
-        /// Config file (YAML); without one, the embedded quick default (configs/quick.yaml).
+        /// Config file (YAML); without one, the embedded quick default (configs/gan/quick.yaml).
         config: Option<PathBuf>,
         /// Run directory; default: runs/<name>.
         #[arg(long)]
@@ -56,6 +58,14 @@ enum Command {
         #[command(subcommand)]
         command: DataCommand,
         /// Where datasets live (`<dir>/<name>`); default `$PBTNAS_DATA_DIR` or `data`.
+        #[arg(long, global = true)]
+        data_dir: Option<PathBuf>,
+    },
+    /// GAN metrics: convert Inception weights, compute reference statistics.
+    Metrics {
+        #[command(subcommand)]
+        command: metrics_cmd::MetricsCommand,
+        /// Where datasets, weights and statistics live; default `$PBTNAS_DATA_DIR` or `data`.
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
     },
@@ -144,7 +154,7 @@ fn real_main() -> Result<()> {
                         None if overrides.is_empty() => {
                             RunConfig::from_yaml(QUICK_CONFIG).context("embedded quick config")?
                         }
-                        None => bail!("--set needs a config file (e.g. configs/quick.yaml)"),
+                        None => bail!("--set needs a config file (e.g. configs/gan/quick.yaml)"),
                     };
                     let dir = run_dir.unwrap_or_else(|| Path::new("runs").join(&cfg.name));
                     (cfg, dir)
@@ -170,12 +180,8 @@ fn real_main() -> Result<()> {
             Ok(())
         }
         Command::Env { command } => env_command(command),
-        Command::Data { command, data_dir } => {
-            let dir = data_dir
-                .or_else(|| std::env::var_os("PBTNAS_DATA_DIR").map(PathBuf::from))
-                .unwrap_or_else(|| PathBuf::from("data"));
-            data_command(command, &dir)
-        }
+        Command::Data { command, data_dir } => data_command(command, &data_root(data_dir)),
+        Command::Metrics { command, data_dir } => metrics_cmd::run(command, &data_root(data_dir)),
         Command::Status { run_dir, json } => {
             let (trials, complete) = status::load(&run_dir)?;
             if json {
@@ -310,6 +316,12 @@ fn env_command(command: EnvCommand) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `--data-dir`, else `$PBTNAS_DATA_DIR`, else `data`.
+fn data_root(flag: Option<PathBuf>) -> PathBuf {
+    flag.or_else(|| std::env::var_os("PBTNAS_DATA_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("data"))
 }
 
 fn data_command(command: DataCommand, dir: &Path) -> Result<()> {

@@ -441,6 +441,8 @@ fn every_shipped_config_loads() {
                 if name.starts_with("c10_") || name.starts_with("stl_") {
                     assert_eq!((cfg.population, cfg.steps), (24, 30), "{name}");
                     assert_eq!(gan.epochs_per_step, Some(10.0), "{name}");
+                    assert_eq!(gan.fitness, pbtnas_gan::FitnessMetric::Fid, "{name}");
+                    assert_eq!(gan.eval_samples, 5000, "{name}");
                     let stl = name.starts_with("stl_");
                     assert_eq!(gan.batch_size, if stl { 128 } else { 40 }, "{name}");
                     assert_eq!(cfg.members_per_gpu, if stl { 1 } else { 2 }, "{name}");

@@ -72,7 +72,7 @@ pub fn halve(img: &[u8], c: usize, h: usize, w: usize) -> Vec<u8> {
 fn read_images(path: &Path, half: bool) -> Result<Vec<u8>> {
     let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
     let len = file.metadata().map_err(|e| DataError::io(path, e))?.len() as usize;
-    if len == 0 || len % IMAGE != 0 {
+    if len == 0 || !len.is_multiple_of(IMAGE) {
         return Err(DataError::format(
             path,
             format!("{len} bytes is not a whole number of 96×96×3 STL-10 images (truncated?)"),

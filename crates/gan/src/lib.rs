@@ -1,9 +1,10 @@
 //! The GAN task of PBT-NAS (spec §3): the AdversarialNAS generator and the discriminators for the
 //! `Gan` and `GanHard` spaces, built from genomes with parameters named by position.
 
+pub mod fitness;
 pub mod model;
-pub mod pixel_fd;
 pub mod task;
 
+pub use fitness::FitnessMetric;
 pub use model::{Discriminator, Generator, GeneratorOptions, Geometry};
 pub use task::{GanConfig, GanTask};

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use candle_core::{Device, Tensor, Var};
 use pbtnas_data::{ImageSet, Prefetcher};
 use pbtnas_genome::{Genome, SearchSpace};
+use pbtnas_metrics::StatsAccumulator;
 use pbtnas_nn::{Adam, AdamConfig, MemberState, Params, WeightMap};
 use pbtnas_orchestrator::{Evaluation, Metrics, StepContext, Task};
 use rand::SeedableRng;
@@ -16,8 +17,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
+use crate::fitness::{FitnessMetric, Scorer};
 use crate::model::{Discriminator, Generator, GeneratorOptions, Geometry};
-use crate::pixel_fd::{features, frechet_distance, Stats};
 
 /// The built-in spaces.
 pub const GAN_HARD_SPACE: &str = include_str!("../../../configs/spaces/gan_hard.yaml");
@@ -51,7 +52,9 @@ pub struct GanConfig {
     pub epochs_per_step: Option<f64>,
     pub adam: AdamConfig,
     pub ema: f64,
-    /// Generated images for the fitness proxy.
+    /// What members are ranked by: `fd-pixels8` (the CPU proxy, default) or `fid`.
+    pub fitness: FitnessMetric,
+    /// Generated images per evaluation (the paper: FID-5k during the search).
     pub eval_samples: usize,
     /// Reproduce the original generator's in-place skip add (default, for comparable numbers).
     pub inplace_skip_quirk: bool,
@@ -83,6 +86,7 @@ impl Default for GanConfig {
                 weight_decay: 0.0,
             },
             ema: 0.999,
+            fitness: FitnessMetric::FdPixels8,
             eval_samples: 1000,
             inplace_skip_quirk: true,
             stl_projections: false,
@@ -117,7 +121,7 @@ pub struct GanTask {
     geo: Geometry,
     space: SearchSpace,
     data: Arc<ImageSet>,
-    real: Stats,
+    scorer: Scorer,
     device: Device,
     /// D iterations per PBT step.
     iters: usize,
@@ -139,7 +143,7 @@ fn noise(n: usize, d: usize, seed: u64, device: &Device) -> Result<Tensor> {
 }
 
 impl GanTask {
-    /// Builds the task: loads the dataset and its proxy statistics.
+    /// Builds the task: loads the dataset and what the fitness needs.
     pub fn new(section: &serde_json::Value, space: SearchSpace, device: &Device) -> Result<Self> {
         let cfg: GanConfig =
             serde_json::from_value(section.clone()).context("in the task section (kind: gan)")?;
@@ -175,15 +179,13 @@ impl GanTask {
             cfg.batch_size > 0 && cfg.n_critic > 0 && iters > 0,
             "batch_size, n_critic and the step's iterations must be at least 1"
         );
-        let n = data.len().min(5000);
-        let idx: Vec<usize> = (0..n).collect();
-        let real = Stats::of(&features(&data.batch_f32(&idx), n, size));
+        let scorer = Scorer::new(cfg.fitness, &data, &cfg.data_dir, &cfg.dataset, device)?;
         Ok(Self {
             cfg,
             geo,
             space,
             data: Arc::new(data),
-            real,
+            scorer,
             device: device.clone(),
             iters,
         })
@@ -372,24 +374,16 @@ impl Task for GanTask {
     }
 
     fn evaluate(&self, m: &mut Member, ctx: &StepContext) -> Result<Evaluation> {
-        let size = self.geo.image_size();
-        let mut feats = Vec::new();
+        let mut acc = StatsAccumulator::new(self.scorer.dim());
         let mut done = 0;
         while done < self.cfg.eval_samples {
-            let n = (self.cfg.eval_samples - done).min(250);
-            let imgs = self.ema_images(
-                m,
-                &noise(
-                    n,
-                    self.geo.latent,
-                    ctx.seed ^ 0xe7a1 ^ done as u64,
-                    &self.device,
-                )?,
-            )?;
-            feats.extend(features(&imgs.flatten_all()?.to_vec1::<f32>()?, n, size));
+            let n = (self.cfg.eval_samples - done).min(self.scorer.chunk());
+            let seed = ctx.seed ^ 0xe7a1 ^ done as u64;
+            let imgs = self.ema_images(m, &noise(n, self.geo.latent, seed, &self.device)?)?;
+            acc.add(&self.scorer.features(&imgs)?)?;
             done += n;
         }
-        let fd = frechet_distance(&self.real, &Stats::of(&feats));
+        let fd = self.scorer.distance(&acc)?;
         // A sample grid from a fixed noise, comparable across members and steps.
         let grid = self.ema_images(m, &noise(64, self.geo.latent, 0, &self.device)?)?;
         save_grid(
@@ -402,7 +396,7 @@ impl Task for GanTask {
         )?;
         Ok(Evaluation {
             fitness: -fd,
-            metrics: [("eval/fd_pixels8".to_string(), fd)].into(),
+            metrics: [(format!("eval/{}", self.scorer.name()), fd)].into(),
         })
     }
 }

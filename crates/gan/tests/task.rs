@@ -1,28 +1,7 @@
-//! The GAN task: the pixel-FD proxy's maths, and a member's step, evaluation and checkpoint.
+//! The GAN task: a member's step, evaluation and checkpoint.
 
-use pbtnas_gan::pixel_fd::{frechet_distance, Stats};
 use pbtnas_gan::GanTask;
 use pbtnas_orchestrator::{StepContext, Task};
-
-#[test]
-fn frechet_distance_closed_forms() {
-    let feats: Vec<Vec<f64>> = (0..50)
-        .map(|i| vec![(i as f64).sin(), (i as f64 * 0.7).cos(), i as f64 / 50.0])
-        .collect();
-    let s = Stats::of(&feats);
-    assert!(frechet_distance(&s, &s).abs() < 1e-9);
-    // Diagonal covariances: |μ1−μ2|² + Σ(√a − √b)².
-    let a = Stats {
-        mu: nalgebra::DVector::from_vec(vec![0.0, 1.0]),
-        sigma: nalgebra::DMatrix::from_diagonal(&nalgebra::DVector::from_vec(vec![4.0, 9.0])),
-    };
-    let b = Stats {
-        mu: nalgebra::DVector::from_vec(vec![3.0, 1.0]),
-        sigma: nalgebra::DMatrix::from_diagonal(&nalgebra::DVector::from_vec(vec![1.0, 16.0])),
-    };
-    let want = 9.0 + (2.0f64 - 1.0).powi(2) + (3.0f64 - 4.0).powi(2);
-    assert!((frechet_distance(&a, &b) - want).abs() < 1e-9);
-}
 
 #[test]
 fn a_member_trains_evaluates_and_round_trips() {
@@ -156,5 +135,57 @@ fn a_step_is_epochs_of_batches_or_iterations() {
     assert_eq!(
         both.err().unwrap().to_string(),
         "set either iters_per_step or epochs_per_step, not both"
+    );
+}
+
+/// `fitness: fid` ranks by Inception features against `pbtnas metrics ref-stats` statistics; a
+/// missing file says which command makes it. (Random Inception weights here: the real ones are
+/// tested against the reference in crates/metrics.)
+#[test]
+fn fid_fitness_reads_weights_and_reference_statistics() {
+    let dir = tempfile_dir().join("fid");
+    let cfg = serde_json::json!({"kind": "gan", "geometry": {"gf": 4, "df": 4, "bottom": 2},
+        "batch_size": 4, "iters_per_step": 2, "fitness": "fid", "eval_samples": 6, "data_dir": dir});
+    let space = GanTask::default_space;
+    let e = GanTask::new(&cfg, space(), &candle_core::Device::Cpu)
+        .err()
+        .unwrap();
+    assert!(
+        format!("{e:#}").contains("pbtnas metrics ref-stats sprites"),
+        "{e:#}"
+    );
+    let tensors = pbtnas_metrics::Inception::random_tensors(1).unwrap();
+    let weights = pbtnas_metrics::weights_path(&dir);
+    std::fs::create_dir_all(weights.parent().unwrap()).unwrap();
+    candle_core::safetensors::save(&tensors, &weights).unwrap();
+    let net = pbtnas_metrics::Inception::load(&weights, &candle_core::Device::Cpu).unwrap();
+    let real = pbtnas_data::sprites::generate(6, 16, 7);
+    let pixels: Vec<f32> = real.data.iter().map(|&v| v as f32).collect();
+    let images = candle_core::Tensor::from_vec(pixels, (6, 3, 16, 16), &candle_core::Device::Cpu);
+    let feats = net
+        .features(&images.unwrap())
+        .unwrap()
+        .flatten_all()
+        .unwrap();
+    let stats = pbtnas_metrics::FeatureStats::of(&feats.to_vec1::<f32>().unwrap(), 2048).unwrap();
+    let path = pbtnas_metrics::ref_stats_path(&dir, "sprites");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    stats.save_npz(&path).unwrap();
+    let task = GanTask::new(&cfg, space(), &candle_core::Device::Cpu).unwrap();
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(2);
+    let mut m = task
+        .init(&pbtnas_genome::ops::sample(task.space(), &mut rng), 1)
+        .unwrap();
+    let ctx = StepContext {
+        generation: 0,
+        slot: 0,
+        seed: 3,
+        artifacts: dir.clone(),
+    };
+    let eval = task.evaluate(&mut m, &ctx).unwrap();
+    let fid = eval.metrics["eval/fid"];
+    assert!(
+        fid.is_finite() && fid > 0.0 && eval.fitness == -fid,
+        "{fid}"
     );
 }

@@ -150,11 +150,11 @@ impl SearchSpace {
             }
         }
         let mut canon = String::new();
-        let _ = write!(canon, "{}\n", name);
+        let _ = writeln!(canon, "{}", name);
         for g in &genes {
-            let _ = write!(
+            let _ = writeln!(
                 canon,
-                "{}|{}|{}\n",
+                "{}|{}|{}",
                 g.name,
                 g.options.join(","),
                 g.positions.join(",")

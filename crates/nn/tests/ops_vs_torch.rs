@@ -246,3 +246,65 @@ fn layer_norm_matches_pytorch_with_gradients() {
         check_norm_grads(c, y, &v, &format!("ln {i}"));
     }
 }
+
+#[test]
+fn fused_bias_add_and_relu_match_the_math_with_gradients() {
+    // y = relu(x + b) on a strided input; dy/dx = [x + b > 0] (PyTorch's convention: 0 at the
+    // kink, where candle's own ReLU passes the gradient), dy/db = its sum over all but dim 1.
+    let dev = &Device::Cpu;
+    let b = Var::randn(0f32, 1., 4, dev).unwrap();
+    let bv = b.to_vec1::<f32>().unwrap();
+    let mut xv = Tensor::randn(0f32, 1., 3 * 4 * 5 * 2, dev)
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    xv[0] = -bv[0]; // exactly at the kink
+    let x = Var::from_tensor(
+        &Tensor::from_vec(xv, (3, 4, 5, 2), dev)
+            .unwrap()
+            .permute((0, 1, 3, 2))
+            .unwrap(),
+    )
+    .unwrap();
+    let r = Tensor::randn(0f32, 1., (3, 4, 2, 5), dev).unwrap();
+    let (xt, bt) = (x.as_tensor(), b.as_tensor());
+    let y = pbtnas_nn::ops::relu(&pbtnas_nn::ops::bias_add(xt, bt).unwrap()).unwrap();
+    let g = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+    let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let (xs, rs) = (flat(xt), flat(&r));
+    let pre: Vec<f32> = xs
+        .iter()
+        .enumerate()
+        .map(|(i, v)| v + bv[i / 10 % 4])
+        .collect();
+    assert_eq!(pre[0], 0.0);
+    let want_y: Vec<f32> = pre.iter().map(|v| v.max(0.0)).collect();
+    let want_gx: Vec<f32> = pre
+        .iter()
+        .zip(&rs)
+        .map(|(p, r)| if *p > 0.0 { *r } else { 0.0 })
+        .collect();
+    assert_eq!(flat(&y), want_y, "values");
+    assert_eq!(flat(g.get(xt).unwrap()), want_gx, "input gradient");
+    let gb = flat(g.get(bt).unwrap());
+    for (c, got) in gb.iter().enumerate() {
+        let want: f32 = (0..want_gx.len())
+            .filter(|i| i / 10 % 4 == c)
+            .map(|i| want_gx[i])
+            .sum();
+        assert!(
+            (got - want).abs() < 1e-5,
+            "bias gradient {c}: {got} vs {want}"
+        );
+    }
+    // Only the bias side of bias_add gets a gradient when the input is data.
+    let data = Tensor::ones((2, 4, 3), candle_core::DType::F32, dev).unwrap();
+    let g = pbtnas_nn::ops::bias_add(&data, bt)
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    assert_eq!(flat(g.get(bt).unwrap()), vec![6.0; 4]);
+    assert!(g.get(&data).is_none());
+}

@@ -145,7 +145,7 @@ impl Default for ExploitSchedule {
 impl ExploitSchedule {
     /// Whether to exploit between step `next - 1` and step `next`.
     pub fn exploit_before(&self, next: u32) -> bool {
-        next % self.every.max(1) == 0 || self.always_from.is_some_and(|a| next >= a)
+        next.is_multiple_of(self.every.max(1)) || self.always_from.is_some_and(|a| next >= a)
     }
 }
 

@@ -255,37 +255,57 @@ impl<T: Task> Runner<'_, T> {
         if todo.is_empty() {
             return Ok(());
         }
-        let n = self.cfg.population;
-        let remaining_later = (self.cfg.steps - g - 1) as usize * n;
         let queue = Mutex::new(todo);
         let left = Mutex::new(queue.lock().expect("queue").len());
         let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(Vec::new());
         let workers = self.cfg.workers.unwrap_or(self.default_workers).max(1);
+        // Each worker runs its member's ops on its own thread pool, a share of the cores: a
+        // shared pool would serialise the workers' parallel ops, and calling into a pool from
+        // outside costs a thread wake-up per op.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = (cores / workers).max(1);
         std::thread::scope(|s| {
             for _ in 0..workers {
-                s.spawn(|| loop {
-                    let Some(trial) = queue.lock().expect("queue").pop() else {
-                        break;
-                    };
-                    match self.run_trial(&trial) {
-                        // Failed, will be retried after the others.
-                        Ok(TrialStatus::Pending) => queue.lock().expect("queue").insert(0, trial),
-                        Ok(status) => {
-                            let mut l = left.lock().expect("left");
-                            *l -= 1;
-                            self.report_trial(g, trial.spec.slot, status, *l, remaining_later);
-                        }
-                        Err(e) => {
-                            errors.lock().expect("errors").push(e);
-                            break;
-                        }
-                    }
-                });
+                s.spawn(
+                    || match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+                        Ok(pool) => pool.install(|| self.work(g, &queue, &left, &errors)),
+                        Err(e) => errors.lock().expect("errors").push(e.into()),
+                    },
+                );
             }
         });
         match errors.into_inner().expect("errors").into_iter().next() {
             Some(e) => Err(e),
             None => Ok(()),
+        }
+    }
+
+    /// One worker's loop: takes trials of generation `g` off the queue until it is empty.
+    fn work(
+        &self,
+        g: u32,
+        queue: &Mutex<Vec<Trial>>,
+        left: &Mutex<usize>,
+        errors: &Mutex<Vec<anyhow::Error>>,
+    ) {
+        let remaining_later = (self.cfg.steps - g - 1) as usize * self.cfg.population;
+        loop {
+            let Some(trial) = queue.lock().expect("queue").pop() else {
+                break;
+            };
+            match self.run_trial(&trial) {
+                // Failed, will be retried after the others.
+                Ok(TrialStatus::Pending) => queue.lock().expect("queue").insert(0, trial),
+                Ok(status) => {
+                    let mut l = left.lock().expect("left");
+                    *l -= 1;
+                    self.report_trial(g, trial.spec.slot, status, *l, remaining_later);
+                }
+                Err(e) => {
+                    errors.lock().expect("errors").push(e);
+                    break;
+                }
+            }
         }
     }
 

@@ -44,8 +44,8 @@ pub fn table(trials: &[Trial], complete: bool) -> String {
     );
     let _ = writeln!(
         out,
-        "{:>4}  {:<28} {:>12}  {:<10} {:>6} {:>6}  {:<8} {}",
-        "slot", "genome", "fitness", "made by", "parent", "donor", "state", "donor genes"
+        "{:>4}  {:<28} {:>12}  {:<10} {:>6} {:>6}  {:<8} donor genes",
+        "slot", "genome", "fitness", "made by", "parent", "donor", "state"
     );
     for t in trials.iter().filter(|t| t.spec.generation == g) {
         let p = &t.spec.plan;

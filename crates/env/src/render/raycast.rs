@@ -146,7 +146,7 @@ fn hit(g: &Geom, o: V3, d: V3) -> Option<(f64, V3)> {
     hit_local(&g.shape, lo, ld).map(|(t, n)| (t, norm(super::rotate(&g.rot, n))))
 }
 
-fn nearest<'a>(geoms: &'a [Geom], o: V3, d: V3) -> Option<(f64, V3, &'a Geom)> {
+fn nearest(geoms: &[Geom], o: V3, d: V3) -> Option<(f64, V3, &Geom)> {
     geoms
         .iter()
         .filter_map(|g| hit(g, o, d).map(|(t, n)| (t, n, g)))

@@ -13,7 +13,7 @@ use crate::render::{
 use crate::rewards::tol;
 
 const L1: f64 = 0.12;
-const ARM: (f64, f64, f64) = (0.04188790204786391, 0.06, 6.3313563945346295e-05);
+const ARM: (f64, f64, f64) = (0.04188790204786391, 0.06, 6.331_356_394_534_63e-5);
 /// Bodies carried by the wrist: (mass, distance from the wrist, inertia about z at the COM).
 const DISTAL: [(f64, f64, f64); 2] = [
     (0.03560471674068432, 0.05, 3.9175660390264734e-05),

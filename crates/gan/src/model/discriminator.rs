@@ -5,7 +5,7 @@
 use anyhow::Result;
 use candle_core::{Tensor, D};
 use pbtnas_genome::{Genome, SearchSpace};
-use pbtnas_nn::ops::ConvParams;
+use pbtnas_nn::ops::{relu, ConvParams};
 use pbtnas_nn::{spectral_norm, Init, Params};
 
 use super::ops::{Conv, Op};
@@ -87,7 +87,7 @@ impl Head {
     }
 
     fn forward(&self, h: &Tensor, train: bool) -> Result<Tensor> {
-        let pooled = h.relu()?.sum(D::Minus1)?.sum(D::Minus1)?;
+        let pooled = relu(h)?.sum(D::Minus1)?.sum(D::Minus1)?;
         let w = spectral_norm(&self.weight, &self.u, &self.v, train)?;
         Ok(pooled.matmul(&w.t()?)?)
     }
@@ -237,9 +237,9 @@ impl ResBlock {
         let r = if self.first {
             self.c1.forward(x, train)?
         } else {
-            self.c1.forward(&x.relu()?, train)?
+            self.c1.forward(&relu(x)?, train)?
         };
-        let r = pool(self.c2.forward(&r.relu()?, train)?)?;
+        let r = pool(self.c2.forward(&relu(&r)?, train)?)?;
         let s = match &self.shortcut {
             // OptimizedDisBlock pools first, DisBlock convolves first.
             Some(sc) if self.first => sc.forward(&x.avg_pool2d(2)?, train)?,

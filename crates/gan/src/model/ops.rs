@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Result};
 use candle_core::{Tensor, D};
-use pbtnas_nn::ops::{conv2d, conv_transpose2d, ConvParams};
+use pbtnas_nn::ops::{bias_add, conv2d, conv_transpose2d, relu, ConvParams};
 use pbtnas_nn::{spectral_norm, Init, Params};
 
 /// A 2-d convolution layer (optionally spectral-normalised), tensors `weight`, `bias`, and for
@@ -65,7 +65,7 @@ impl Conv {
         };
         let y = conv2d(x, &w, self.p)?;
         Ok(match &self.bias {
-            Some(b) => y.broadcast_add(&b.reshape((1, (), 1, 1))?)?,
+            Some(b) => bias_add(&y, b)?,
             None => y,
         })
     }
@@ -135,7 +135,7 @@ impl Op {
         Ok(match self {
             Op::Skip => x.clone(),
             Op::Conv { conv, act } => {
-                conv.forward(&if *act { x.relu()? } else { x.clone() }, train)?
+                conv.forward(&if *act { relu(x)? } else { x.clone() }, train)?
             }
             Op::AvgPool => x.avg_pool2d(2)?,
             Op::MaxPool => max_pool2(x)?,
@@ -228,7 +228,7 @@ impl Up {
                 } else {
                     upsample_nearest2(x)?
                 };
-                conv.forward(&u.relu()?, true)
+                conv.forward(&relu(&u)?, true)
             }
             Up::Transpose { convt, conv } => {
                 let ch = x.dim(1)?;
@@ -239,7 +239,7 @@ impl Up {
                     groups: ch,
                     ..Default::default()
                 };
-                conv.forward(&conv_transpose2d(&x.relu()?, convt, p)?, true)
+                conv.forward(&conv_transpose2d(&relu(x)?, convt, p)?, true)
             }
         }
     }

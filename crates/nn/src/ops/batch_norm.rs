@@ -18,7 +18,7 @@ struct BatchNormOp {
 }
 
 /// (batch, channels, pixels per channel) of an `(N, C)` or `(N, C, ...)` tensor.
-fn ncp(dims: &[usize]) -> Result<(usize, usize, usize)> {
+pub(crate) fn ncp(dims: &[usize]) -> Result<(usize, usize, usize)> {
     match dims {
         [n, c, rest @ ..] => Ok((*n, *c, rest.iter().product())),
         _ => bail!("batch norm needs at least 2 dimensions, got {dims:?}"),

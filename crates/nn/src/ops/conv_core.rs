@@ -33,8 +33,23 @@ impl ConvShape {
     fn small_len(&self) -> usize {
         self.small_ch * self.geo.small()
     }
+    /// The column buffer each worker needs (none for a 1×1 convolution).
     fn cols_len(&self) -> usize {
-        self.big_ch * self.geo.taps() * self.geo.small()
+        if self.geo.is_identity() {
+            0
+        } else {
+            self.big_ch * self.geo.taps() * self.geo.small()
+        }
+    }
+    /// The columns of image `n` of `big`: the image itself for a 1×1 convolution, else im2col
+    /// into `buf`.
+    fn cols<'a>(&self, big: &'a [f32], n: usize, buf: &'a mut [f32]) -> &'a [f32] {
+        let img = &big[n * self.big_len()..(n + 1) * self.big_len()];
+        if self.geo.is_identity() {
+            return img;
+        }
+        im2col(img, self.big_ch, &self.geo, buf);
+        buf
     }
     /// Parallel over the batch when it can feed every thread, else inside each product.
     fn split(&self) -> (bool, usize) {
@@ -57,13 +72,8 @@ impl ConvShape {
         let mut out = vec![0f32; self.batch * self.small_len()];
         let (outer, threads) = self.split();
         let (k, sg, ns) = (self.k(), self.sg(), self.geo.small());
-        let one = |cols: &mut Vec<f32>, (n, dst): (usize, &mut [f32])| {
-            im2col(
-                &big[n * self.big_len()..(n + 1) * self.big_len()],
-                self.big_ch,
-                &self.geo,
-                cols,
-            );
+        let one = |buf: &mut Vec<f32>, (n, dst): (usize, &mut [f32])| {
+            let cols = self.cols(big, n, buf);
             for g in 0..self.groups {
                 let c = View::new(&cols[g * k * ns..(g + 1) * k * ns], k, ns);
                 sgemm(
@@ -91,8 +101,11 @@ impl ConvShape {
         let mut out = vec![0f32; self.batch * self.big_len()];
         let (outer, threads) = self.split();
         let (k, sg, ns) = (self.k(), self.sg(), self.geo.small());
-        let one = |cols: &mut Vec<f32>, (n, dst): (usize, &mut [f32])| {
+        let identity = self.geo.is_identity();
+        let one = |buf: &mut Vec<f32>, (n, dst): (usize, &mut [f32])| {
             let s = &small[n * self.small_len()..(n + 1) * self.small_len()];
+            // A 1×1 convolution's columns are the image: the product lands in place.
+            let cols = if identity { &mut *dst } else { &mut buf[..] };
             for g in 0..self.groups {
                 let sgv = View::new(&s[g * sg * ns..(g + 1) * sg * ns], sg, ns);
                 sgemm(
@@ -103,7 +116,9 @@ impl ConvShape {
                     threads,
                 );
             }
-            col2im(cols, self.big_ch, &self.geo, dst);
+            if !identity {
+                col2im(buf, self.big_ch, &self.geo, dst);
+            }
         };
         if outer {
             out_par(&mut out, self.big_len(), self.cols_len(), one);
@@ -125,13 +140,8 @@ impl ConvShape {
         let (outer, threads) = self.split();
         // acc holds dWᵀ per group: group g at g·K·Sg, K × Sg row-major.
         let accumulate = |acc: &mut Vec<f32>, bufs: &mut (Vec<f32>, Vec<f32>), n: usize| {
-            let (cols, small_t) = bufs;
-            im2col(
-                &big[n * self.big_len()..(n + 1) * self.big_len()],
-                self.big_ch,
-                &self.geo,
-                cols,
-            );
+            let (buf, small_t) = bufs;
+            let cols = self.cols(big, n, buf);
             let s = &small[n * self.small_len()..(n + 1) * self.small_len()];
             for (c, row) in s.chunks(ns).enumerate() {
                 for (p, &v) in row.iter().enumerate() {

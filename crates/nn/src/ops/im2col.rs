@@ -26,6 +26,11 @@ impl Geometry {
         self.kh * self.kw
     }
 
+    /// A 1×1 convolution without stride or padding: the columns are the image itself.
+    pub fn is_identity(&self) -> bool {
+        self.kh == 1 && self.kw == 1 && self.stride == 1 && self.padding == 0
+    }
+
     /// The small-image range `[lo, hi)` whose big coordinate `o*stride + tap*dilation - padding`
     /// lies in `[0, size)`.
     fn valid(&self, tap: usize, size: usize, small: usize) -> (usize, usize) {

@@ -1,0 +1,114 @@
+//! A member's fitness from its EMA generator's samples, higher is better: −FD-pixels8 (the CPU
+//! proxy, not FID) or −FID (Inception pool3 features against the dataset's reference
+//! statistics; the paper searched with FID-5k). Features are streamed into the statistics.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use candle_core::{Device, Tensor};
+use pbtnas_data::ImageSet;
+use pbtnas_metrics::{
+    frechet_distance, inception, proxy, ref_stats_path, weights_path, FeatureStats, Inception,
+    StatsAccumulator,
+};
+use serde::{Deserialize, Serialize};
+
+/// The metric a GAN member is ranked by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FitnessMetric {
+    /// Fréchet distance of 8×8-pooled pixels against up to 5,000 training images: milliseconds.
+    FdPixels8,
+    /// FID: Inception features (resized to 299) against `pbtnas metrics ref-stats` statistics.
+    Fid,
+}
+
+/// Turns samples into features and features into a distance.
+pub enum Scorer {
+    Pixels8 { real: FeatureStats, size: usize },
+    Fid { net: Inception, real: FeatureStats },
+}
+
+impl Scorer {
+    /// Prepares `metric`: the proxy's statistics of `data`, or FID's network and reference
+    /// statistics (errors say how to make them).
+    pub fn new(
+        metric: FitnessMetric,
+        data: &ImageSet,
+        data_dir: &Path,
+        dataset: &str,
+        device: &Device,
+    ) -> Result<Self> {
+        Ok(match metric {
+            FitnessMetric::FdPixels8 => {
+                let n = data.len().min(5000);
+                let idx: Vec<usize> = (0..n).collect();
+                let feats = proxy::pixels8(&data.batch_f32(&idx), n, data.h);
+                Scorer::Pixels8 {
+                    real: FeatureStats::of(&feats, 192)?,
+                    size: data.h,
+                }
+            }
+            FitnessMetric::Fid => {
+                let stats = ref_stats_path(data_dir, dataset);
+                if !stats.exists() {
+                    anyhow::bail!(
+                        "fitness fid needs the reference statistics {}: run `pbtnas metrics ref-stats {dataset}`",
+                        stats.display()
+                    );
+                }
+                Scorer::Fid {
+                    net: Inception::load(&weights_path(data_dir), device)?,
+                    real: FeatureStats::load_npz(&stats)?,
+                }
+            }
+        })
+    }
+
+    /// The metric's name in the run's metrics (`eval/<name>`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scorer::Pixels8 { .. } => "fd_pixels8",
+            Scorer::Fid { .. } => "fid",
+        }
+    }
+
+    /// Feature width.
+    pub fn dim(&self) -> usize {
+        match self {
+            Scorer::Pixels8 { .. } => 192,
+            Scorer::Fid { .. } => inception::FEATURES,
+        }
+    }
+
+    /// Samples per generator call (Inception's activations at 299 are large).
+    pub fn chunk(&self) -> usize {
+        match self {
+            Scorer::Pixels8 { .. } => 250,
+            Scorer::Fid { .. } => 50,
+        }
+    }
+
+    /// Features of generated `(N, 3, S, S)` images in [-1, 1]. For FID the images become
+    /// `x·127.5 + 127.5` clamped to 0..255, not quantised, as the paper's clean-fid call.
+    pub fn features(&self, images: &Tensor) -> Result<Vec<f32>> {
+        Ok(match self {
+            Scorer::Pixels8 { size, .. } => {
+                let n = images.dim(0)?;
+                proxy::pixels8(&images.flatten_all()?.to_vec1::<f32>()?, n, *size)
+            }
+            Scorer::Fid { net, .. } => {
+                let pixels = ((images * 127.5)? + 127.5)?.clamp(0f32, 255f32)?;
+                net.features(&pixels)?.flatten_all()?.to_vec1::<f32>()?
+            }
+        })
+    }
+
+    /// The distance of the accumulated sample statistics to the data's.
+    pub fn distance(&self, samples: &StatsAccumulator) -> Result<f64> {
+        let real = match self {
+            Scorer::Pixels8 { real, .. } | Scorer::Fid { real, .. } => real,
+        };
+        frechet_distance(real, &samples.finish()?).context("the Fréchet distance of the samples")
+    }
+}

@@ -1,0 +1,38 @@
+//! GAN metrics as functions over feature matrices and logits, so the feature extractor is
+//! pluggable (`../shared/spec/data-metrics.md` §3–§5): Gaussian statistics of features (f64,
+//! streamed), the Fréchet distance (FID when the features are Inception pool3), the Inception
+//! Score from logits, the unbiased KID, TF1's bilinear resize and the uint8 quantisation the
+//! paper applied to generated images, and the cheap pixel proxy used on CPU.
+
+pub mod frechet;
+pub mod inception;
+pub mod inception_score;
+pub mod kid;
+pub mod proxy;
+pub mod resize;
+pub mod stats;
+pub mod weights;
+
+pub use frechet::frechet_distance;
+pub use inception::Inception;
+pub use inception_score::{inception_score, IsOptions};
+pub use kid::{kernel_distance, KidOptions};
+pub use stats::{FeatureStats, StatsAccumulator};
+
+/// The converted Inception weights under a data dir (`pbtnas metrics import-weights`).
+pub fn weights_path(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("weights/inception-pool3.safetensors")
+}
+
+/// A dataset's Inception reference statistics under a data dir (`pbtnas metrics ref-stats`).
+pub fn ref_stats_path(data_dir: &std::path::Path, dataset: &str) -> std::path::PathBuf {
+    data_dir.join(format!("stats/{dataset}-inception.npz"))
+}
+
+/// Mean and standard deviation (ddof 0, numpy's default) of a set of scores.
+pub fn mean_std(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}

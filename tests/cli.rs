@@ -453,3 +453,65 @@ fn every_shipped_config_loads() {
     }
     assert!(seen >= 23, "{seen} configs");
 }
+
+/// `pbtnas metrics ref-stats` then `pbtnas eval` on a tiny GAN run: the best-ever member's FID
+/// lands in eval.json (random Inception weights stand in for the real ones here; those are
+/// checked against the reference in crates/metrics).
+#[test]
+fn eval_reports_the_best_members_fid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let weights = pbtnas_metrics::weights_path(&data);
+    std::fs::create_dir_all(weights.parent().unwrap()).unwrap();
+    let tensors = pbtnas_metrics::Inception::random_tensors(4).unwrap();
+    candle_core::safetensors::save(&tensors, &weights).unwrap();
+    let d = data.to_str().unwrap();
+    let out = pbtnas(&["eval", tmp.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && e.contains("not a run directory"),
+        "{e}"
+    );
+    ok(pbtnas(&[
+        "metrics",
+        "ref-stats",
+        "sprites",
+        "--size",
+        "16",
+        "--limit",
+        "6",
+        "--data-dir",
+        d,
+    ])
+    .output()
+    .unwrap());
+    assert!(pbtnas_metrics::ref_stats_path(&data, "sprites").exists());
+    let cfg = config(
+        tmp.path(),
+        "gan/quick.yaml",
+        &format!(
+            "steps: 2\ntask:\n  geometry: {{gf: 4, df: 4, bottom: 2}}\n  batch_size: 4\n  iters_per_step: 2\n  eval_samples: 16\n  data_dir: {d}\n"
+        ),
+    );
+    let dir = tmp.path().join("run");
+    run(&cfg, &dir);
+    let out = ok(pbtnas(&[
+        "eval",
+        dir.to_str().unwrap(),
+        "--samples",
+        "6",
+        "--device",
+        "cpu",
+    ])
+    .output()
+    .unwrap());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FID-6 "), "{text}");
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("eval.json")).unwrap()).unwrap();
+    let best = best_of(&status_json(&dir), None);
+    assert_eq!(result["fitness"].as_f64().unwrap(), best);
+    assert!(result["fid"].as_f64().unwrap() > 0.0);
+}

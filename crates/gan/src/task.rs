@@ -239,6 +239,33 @@ impl GanTask {
     }
 
     /// Images from the EMA generator in eval mode for noise `z`.
+    /// The fitness metric's distance (FD-pixels8 or FID, see [`GanConfig::fitness`]) of
+    /// `samples` images of the EMA generator from noise seeded by `seed`; `progress` gets the
+    /// number of images done after every chunk.
+    pub fn sample_distance(
+        &self,
+        m: &Member,
+        samples: usize,
+        seed: u64,
+        mut progress: impl FnMut(usize),
+    ) -> Result<f64> {
+        let mut acc = StatsAccumulator::new(self.scorer.dim());
+        let mut done = 0;
+        while done < samples {
+            let n = (samples - done).min(self.scorer.chunk());
+            let z = noise(n, self.geo.latent, seed ^ done as u64, &self.device)?;
+            acc.add(&self.scorer.features(&self.ema_images(m, &z)?)?)?;
+            done += n;
+            progress(done);
+        }
+        self.scorer.distance(&acc)
+    }
+
+    /// The fitness metric's name in the run's metrics (`eval/<name>`).
+    pub fn metric_name(&self) -> &'static str {
+        self.scorer.name()
+    }
+
     fn ema_images(&self, m: &Member, z: &Tensor) -> Result<Tensor> {
         let mut w = m.params.weights()?;
         w.retain(|n, _| n.starts_with("gen."));
@@ -374,16 +401,7 @@ impl Task for GanTask {
     }
 
     fn evaluate(&self, m: &mut Member, ctx: &StepContext) -> Result<Evaluation> {
-        let mut acc = StatsAccumulator::new(self.scorer.dim());
-        let mut done = 0;
-        while done < self.cfg.eval_samples {
-            let n = (self.cfg.eval_samples - done).min(self.scorer.chunk());
-            let seed = ctx.seed ^ 0xe7a1 ^ done as u64;
-            let imgs = self.ema_images(m, &noise(n, self.geo.latent, seed, &self.device)?)?;
-            acc.add(&self.scorer.features(&imgs)?)?;
-            done += n;
-        }
-        let fd = self.scorer.distance(&acc)?;
+        let fd = self.sample_distance(m, self.cfg.eval_samples, ctx.seed ^ 0xe7a1, |_| {})?;
         // A sample grid from a fixed noise, comparable across members and steps.
         let grid = self.ema_images(m, &noise(64, self.geo.latent, 0, &self.device)?)?;
         save_grid(
@@ -396,7 +414,7 @@ impl Task for GanTask {
         )?;
         Ok(Evaluation {
             fitness: -fd,
-            metrics: [(format!("eval/{}", self.scorer.name()), fd)].into(),
+            metrics: [(format!("eval/{}", self.metric_name()), fd)].into(),
         })
     }
 }

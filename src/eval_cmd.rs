@@ -1,6 +1,7 @@
-//! `pbtnas eval RUN_DIR`: FID of a GAN run's best-ever member as the paper reports it (FID-50k of
-//! the EMA generator against the training set's Inception statistics), with progress and an ETA;
-//! the result also goes to `RUN_DIR/eval.json`.
+//! `pbtnas eval RUN_DIR`: FID and IS of a GAN run's best-ever member as the paper reports them
+//! (50k samples of the EMA generator; FID against the training set's Inception statistics, IS
+//! when the weights have the classifier head), with progress and an ETA; the result also goes
+//! to `RUN_DIR/eval.json`.
 
 use std::path::Path;
 use std::time::Instant;
@@ -42,7 +43,7 @@ pub fn run(run_dir: &Path, samples: usize, seed: u64, device: &str) -> Result<()
         best.fitness.expect("filtered")
     );
     let started = Instant::now();
-    let fid = task.sample_distance(&member, samples, seed, |done| {
+    let (fid, is) = task.sample_metrics(&member, samples, seed, |done| {
         let rate = done as f64 / started.elapsed().as_secs_f64();
         eprint!(
             "\r  {done}/{samples} images, {rate:.1}/s, ETA {:.0} s   ",
@@ -53,14 +54,21 @@ pub fn run(run_dir: &Path, samples: usize, seed: u64, device: &str) -> Result<()
     let result = serde_json::json!({
         "generation": g, "slot": slot, "genome": best.spec.plan.genome.to_string(),
         "fitness": best.fitness, "fid": fid, "samples": samples, "seed": seed,
+        "inception_score": is.map(|(mean, std)| serde_json::json!({"mean": mean, "std": std, "splits": samples.min(10)})),
         "seconds": started.elapsed().as_secs_f64(),
     });
     std::fs::write(
         run_dir.join("eval.json"),
         serde_json::to_string_pretty(&result)?,
     )?;
+    let is = match is {
+        Some((mean, std)) => format!(", IS {mean:.3} ± {std:.3}"),
+        None => {
+            ", no IS (the Inception weights have no classifier head: import pt_inception)".into()
+        }
+    };
     println!(
-        "FID-{samples} {fid:.4} (generation {g}, slot {slot}); written to {}",
+        "FID-{samples} {fid:.4}{is} (generation {g}, slot {slot}); written to {}",
         run_dir.join("eval.json").display()
     );
     Ok(())

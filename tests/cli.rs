@@ -508,10 +508,13 @@ fn eval_reports_the_best_members_fid() {
     .output()
     .unwrap());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("FID-6 "), "{text}");
+    assert!(text.contains("FID-6 ") && text.contains(", IS "), "{text}");
     let result: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("eval.json")).unwrap()).unwrap();
     let best = best_of(&status_json(&dir), None);
     assert_eq!(result["fitness"].as_f64().unwrap(), best);
     assert!(result["fid"].as_f64().unwrap() > 0.0);
+    // 6 samples make 6 splits of one image, whose score is exactly 1.
+    let is = result["inception_score"]["mean"].as_f64().unwrap();
+    assert!((is - 1.0).abs() < 1e-9, "{is}");
 }

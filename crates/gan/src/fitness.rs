@@ -89,17 +89,24 @@ impl Scorer {
         }
     }
 
-    /// Features of generated `(N, 3, S, S)` images in [-1, 1]. For FID the images become
-    /// `x·127.5 + 127.5` clamped to 0..255, not quantised, as the paper's clean-fid call.
-    pub fn features(&self, images: &Tensor) -> Result<Vec<f32>> {
+    /// Features of generated `(N, 3, S, S)` images in [-1, 1], and for FID with weights that
+    /// have the classifier head also IS logits. For FID the images become `x·127.5 + 127.5`
+    /// clamped to 0..255, not quantised, as the paper's clean-fid call.
+    pub fn features(&self, images: &Tensor) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
         Ok(match self {
             Scorer::Pixels8 { size, .. } => {
                 let n = images.dim(0)?;
-                proxy::pixels8(&images.flatten_all()?.to_vec1::<f32>()?, n, *size)
+                let f = proxy::pixels8(&images.flatten_all()?.to_vec1::<f32>()?, n, *size);
+                (f, None)
             }
             Scorer::Fid { net, .. } => {
                 let pixels = ((images * 127.5)? + 127.5)?.clamp(0f32, 255f32)?;
-                net.features(&pixels)?.flatten_all()?.to_vec1::<f32>()?
+                let feats = net.features(&pixels)?;
+                let logits = match net.logits(&feats)? {
+                    Some(l) => Some(l.flatten_all()?.to_vec1::<f32>()?),
+                    None => None,
+                };
+                (feats.flatten_all()?.to_vec1::<f32>()?, logits)
             }
         })
     }

@@ -12,7 +12,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor, D};
 use pbtnas_nn::ops::{bias_add, conv2d, relu, ConvParams};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
@@ -22,6 +22,11 @@ use crate::resize::resize_bilinear_tf1;
 pub const FEATURES: usize = 2048;
 const SIZE: usize = 299;
 const BN_EPS: f64 = 1e-3;
+
+/// The names of every conv, in forward order.
+pub fn conv_names() -> Vec<String> {
+    conv_shapes().into_iter().map(|(name, ..)| name).collect()
+}
 
 /// `(name, out, in, kh, kw)` of every conv, in forward order.
 fn conv_shapes() -> Vec<(String, usize, usize, usize, usize)> {
@@ -114,15 +119,21 @@ impl ConvBn {
     }
 }
 
-/// The pool3 trunk of the FID Inception network.
+/// Number of classes of the TF Inception's head (IS's softmax runs over all of them).
+pub const CLASSES: usize = 1008;
+
+/// The pool3 trunk of the FID Inception network, and the `fc` head when the weights have one.
 pub struct Inception {
     convs: HashMap<String, ConvBn>,
+    /// `(1008, 2048)`: IS uses `pool3 @ Wᵀ`, without the bias (spec §2.3).
+    fc: Option<Tensor>,
     device: Device,
 }
 
 impl Inception {
     /// Loads converted weights (`pbtnas metrics import-weights`): for every conv `NAME.weight`,
-    /// `NAME.beta`, `NAME.mean`, `NAME.var`; shapes are checked.
+    /// `NAME.beta`, `NAME.mean`, `NAME.var` (and `NAME.gamma` if the norm has a scale), and
+    /// optionally `fc.weight` (1008 × 2048) for IS; shapes are checked.
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
         if !path.exists() {
             bail!(
@@ -142,7 +153,8 @@ impl Inception {
         Self::from_tensors(&Self::random_tensors(seed)?, device)
     }
 
-    /// Seeded random weights under the file's names (He-normal convs, identity norms).
+    /// Seeded random weights under the file's names (He-normal convs, identity norms, a small
+    /// random classifier head).
     pub fn random_tensors(seed: u64) -> Result<HashMap<String, Tensor>> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut tensors = HashMap::new();
@@ -169,6 +181,13 @@ impl Inception {
                 Tensor::ones(o, DType::F32, &Device::Cpu)?,
             );
         }
+        let fc: Vec<f32> = (0..CLASSES * FEATURES)
+            .map(|_| 0.01 * rng.sample::<f32, _>(rand_distr::StandardNormal))
+            .collect();
+        tensors.insert(
+            "fc.weight".into(),
+            Tensor::from_vec(fc, (CLASSES, FEATURES), &Device::Cpu)?,
+        );
         Ok(tensors)
     }
 
@@ -192,7 +211,10 @@ impl Inception {
             };
             let w = get("weight", &[o, i, kh, kw])?;
             let (beta, mean, var) = (get("beta", &[o])?, get("mean", &[o])?, get("var", &[o])?);
-            let inv = (var + BN_EPS)?.sqrt()?.recip()?;
+            let mut inv = (var + BN_EPS)?.sqrt()?.recip()?;
+            if t.contains_key(&format!("{name}.gamma")) {
+                inv = (inv * get("gamma", &[o])?)?;
+            }
             let weight = w.broadcast_mul(&inv.reshape((o, 1, 1, 1))?)?;
             let bias = (beta - (mean * &inv)?)?;
             // "Same" padding for stride-1 convs except the stem's valid ones.
@@ -214,10 +236,29 @@ impl Inception {
                 },
             );
         }
+        let fc = match t.get("fc.weight") {
+            Some(w) if w.dims() == [CLASSES, FEATURES] => {
+                Some(w.to_dtype(DType::F32)?.to_device(device)?)
+            }
+            Some(w) => bail!(
+                "fc.weight has shape {:?}, expected [{CLASSES}, {FEATURES}]",
+                w.dims()
+            ),
+            None => None,
+        };
         Ok(Self {
             convs,
+            fc,
             device: device.clone(),
         })
+    }
+
+    /// IS logits `(N, 1008)` of pool3 `features` (no bias), if the weights have the head.
+    pub fn logits(&self, features: &Tensor) -> Result<Option<Tensor>> {
+        match &self.fc {
+            Some(w) => Ok(Some(features.matmul(&w.t()?)?)),
+            None => Ok(None),
+        }
     }
 
     fn conv(&self, name: &str, x: &Tensor, stride: usize) -> Result<Tensor> {

@@ -42,6 +42,19 @@ fn random_weights_give_nonnegative_2048_features_per_image() {
 }
 
 #[test]
+fn unknown_weight_files_are_refused_naming_both_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("other.pt");
+    std::fs::write(&src, b"not weights").unwrap();
+    let e = pbtnas_metrics::weights::import(&src, &dir.path().join("w.safetensors")).unwrap_err();
+    let e = e.to_string();
+    assert!(
+        e.contains("default_1.pt") && e.contains("pt_inception"),
+        "{e}"
+    );
+}
+
+#[test]
 fn missing_weights_say_how_to_get_them() {
     let e = Inception::load(
         std::path::Path::new("/nonexistent/w.safetensors"),
@@ -93,4 +106,76 @@ fn real_weights_match_the_reference_features() {
             eprintln!("{size}px image {i}: max error {err:.2e} of {scale:.3}");
         }
     }
+}
+
+/// The conv name mapping to torchvision's names (for pytorch-fid's pt_inception file) is the one
+/// scripts/pt_inception_mapping.py validated numerically: our names → the fixture's.
+#[test]
+fn torchvision_names_are_the_validated_mapping() {
+    let want: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(include_str!("fixtures/torchvision_names.json")).unwrap();
+    let names = pbtnas_metrics::inception::conv_names();
+    assert_eq!(names.len(), want.len());
+    for n in names {
+        assert_eq!(
+            pbtnas_metrics::weights::torchvision_name(&n).unwrap(),
+            want[&n],
+            "{n}"
+        );
+    }
+}
+
+/// PyTorch's legacy (pre-1.6) `torch.save` format, in which pt_inception is stored: a tiny state
+/// dict written by torch (a view at an offset into a shared storage, an i64 counter skipped).
+#[test]
+fn legacy_pth_files_are_read() {
+    let path = std::path::Path::new("tests/fixtures/legacy_state_dict.pth");
+    let t: std::collections::HashMap<String, Tensor> =
+        pbtnas_metrics::weights::read_legacy_pth(path)
+            .unwrap()
+            .into_iter()
+            .collect();
+    assert_eq!(t.len(), 3);
+    let v = |n: &str| t[n].flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert_eq!(t["fc.weight"].dims(), &[2, 3]);
+    assert_eq!(v("fc.weight"), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    assert_eq!(v("view"), vec![0.5, 0.75, 1.0, 1.25, 1.5, 1.75]);
+    assert_eq!(v("whole").len(), 12);
+    let e = pbtnas_metrics::weights::read_legacy_pth(std::path::Path::new(
+        "tests/fixtures/stats_numpy.npz",
+    ))
+    .unwrap_err();
+    assert!(e.to_string().contains("not a legacy PyTorch file"), "{e}");
+}
+
+/// With `PBTNAS_PT_INCEPTION_TEST_FILE` (scripts/pt_inception_mapping.py --write: fid-helper's
+/// weights in pytorch-fid's names and legacy format, with a random fc head), the torchvision
+/// conversion gives the reference features, and IS logits are pool3 @ fcᵀ without the bias.
+#[test]
+fn torchvision_named_weights_convert_to_the_same_network() {
+    let Some(src) = std::env::var_os("PBTNAS_PT_INCEPTION_TEST_FILE") else {
+        eprintln!("PBTNAS_PT_INCEPTION_TEST_FILE not set: skipping");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let dst = dir.path().join("w.safetensors");
+    let n = pbtnas_metrics::weights::convert_torchvision(std::path::Path::new(&src), &dst).unwrap();
+    assert_eq!(n, 94 * 5 + 2);
+    let net = Inception::load(&dst, &Device::Cpu).unwrap();
+    let fixture: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/inception_features.json")).unwrap();
+    let case = &fixture["cases"][0];
+    let feats = net.features(&images(3, 32)).unwrap();
+    let got = feats.to_vec2::<f32>().unwrap();
+    for (i, want) in case["features"].as_array().unwrap().iter().enumerate() {
+        for (g, w) in got[i].iter().zip(want.as_array().unwrap()) {
+            assert!((*g as f64 - w.as_f64().unwrap()).abs() < 1e-4, "image {i}");
+        }
+    }
+    let logits = net.logits(&feats).unwrap().unwrap();
+    assert_eq!(logits.dims(), &[3, pbtnas_metrics::inception::CLASSES]);
+    let fc = candle_core::safetensors::load(&dst, &Device::Cpu).unwrap()["fc.weight"].clone();
+    let want = feats.matmul(&fc.t().unwrap()).unwrap();
+    let diff = (logits - want).unwrap().abs().unwrap().max_all().unwrap();
+    assert!(diff.to_scalar::<f32>().unwrap() < 1e-5);
 }

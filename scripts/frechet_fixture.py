@@ -3,10 +3,7 @@
 distance of two deterministic feature sets (the same formula in the Rust test), computed the way
 pytorch-fid / clean-fid do (np.cov, scipy.linalg.sqrtm). Needs numpy and scipy:
     .venv/bin/pip install numpy scipy && .venv/bin/python scripts/frechet_fixture.py
-It also writes crates/metrics/tests/fixtures/stats_numpy.npz, statistics saved by numpy as the
-common reference-statistics files are (keys mu, sigma, float64).
 """
-import os
 import warnings
 
 import numpy as np
@@ -37,7 +34,3 @@ for name, (n1, n2) in {"full rank": (200, 150), "rank deficient": (10, 12)}.item
     v, s1 = fid(x, y)
     print(f"{name}: FD {v:.12f}  sigma1[3,5] {s1[3, 5]:.15f}  mu1[7] {x.mean(0)[7]:.15f}")
 
-out = os.path.join(os.path.dirname(__file__), "..", "crates/metrics/tests/fixtures/stats_numpy.npz")
-os.makedirs(os.path.dirname(out), exist_ok=True)
-np.savez(out, mu=np.array([0.5, -1.0, 2.0]), sigma=np.array([[2.0, 0.5, 0.0], [0.5, 1.0, 0.25], [0.0, 0.25, 3.0]]))
-print("wrote", os.path.normpath(out))

@@ -419,7 +419,7 @@ impl Task for GanTask {
     }
 
     fn evaluate(&self, m: &mut Member, ctx: &StepContext) -> Result<Evaluation> {
-        let (fd, _) = self.sample_metrics(m, self.cfg.eval_samples, ctx.seed ^ 0xe7a1, |_| {})?;
+        let (fd, is) = self.sample_metrics(m, self.cfg.eval_samples, ctx.seed ^ 0xe7a1, |_| {})?;
         // A sample grid from a fixed noise, comparable across members and steps.
         let grid = self.ema_images(m, &noise(64, self.geo.latent, 0, &self.device)?)?;
         save_grid(
@@ -432,7 +432,11 @@ impl Task for GanTask {
         )?;
         Ok(Evaluation {
             fitness: -fd,
-            metrics: [(format!("eval/{}", self.metric_name()), fd)].into(),
+            // IS comes with FID when the Inception weights have the classifier head.
+            metrics: [(format!("eval/{}", self.metric_name()), fd)]
+                .into_iter()
+                .chain(is.map(|(mean, _)| ("eval/is".to_string(), mean)))
+                .collect(),
         })
     }
 }

@@ -1,7 +1,7 @@
 //! The metric maths on cases with exact answers (spec §6.4): Fréchet distance of identical,
 //! diagonal and commuting statistics, against scipy's `sqrtm` (scripts/frechet_fixture.py) incl.
 //! a rank-deficient case; IS of uniform, confident and hand-computed predictions; KID by hand;
-//! TF1 resize and quantisation on small cases; `.npz` statistics as numpy writes them.
+//! TF1 resize and quantisation on small cases; `.npz` statistics in numpy's layout.
 
 use faer::Mat;
 use pbtnas_metrics::resize::{quantize_u8, resize_bilinear_tf1};
@@ -109,13 +109,43 @@ fn streamed_statistics_equal_one_pass() {
     assert!(FeatureStats::of(&f[..13], 12).is_err());
 }
 
+/// An `.npy` (format 1.0) of f64 values as numpy writes it: magic, header dict padded with
+/// spaces to a 64-byte boundary, little-endian data.
+fn npy_f64(shape: &str, values: &[f64]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    values.iter().for_each(|v| out.extend(v.to_le_bytes()));
+    out
+}
+
 #[test]
 fn statistics_read_from_numpy_npz_and_round_trip() {
-    let s = FeatureStats::load_npz(std::path::Path::new("tests/fixtures/stats_numpy.npz")).unwrap();
+    // A file laid out as numpy's `np.savez(path, mu=..., sigma=...)` writes it: an uncompressed
+    // zip of `mu.npy` and `sigma.npy`.
+    let dir = tempfile::tempdir().unwrap();
+    let numpy = dir.path().join("numpy.npz");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&numpy).unwrap());
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let sigma = [2.0, 0.5, 0.0, 0.5, 1.0, 0.25, 0.0, 0.25, 3.0];
+    for (name, shape, values) in [
+        ("mu.npy", "(3,)", &[0.5, -1.0, 2.0][..]),
+        ("sigma.npy", "(3, 3)", &sigma[..]),
+    ] {
+        zip.start_file(name, stored).unwrap();
+        std::io::Write::write_all(&mut zip, &npy_f64(shape, values)).unwrap();
+    }
+    zip.finish().unwrap();
+    let s = FeatureStats::load_npz(&numpy).unwrap();
     assert_eq!(s.mu, vec![0.5, -1.0, 2.0]);
     assert_eq!(s.sigma[(1, 2)], 0.25);
     assert_eq!(s.sigma[(2, 2)], 3.0);
-    let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.npz");
     s.save_npz(&path).unwrap();
     let back = FeatureStats::load_npz(&path).unwrap();

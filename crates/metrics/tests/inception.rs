@@ -125,13 +125,89 @@ fn torchvision_names_are_the_validated_mapping() {
     }
 }
 
-/// PyTorch's legacy (pre-1.6) `torch.save` format, in which pt_inception is stored: a tiny state
-/// dict written by torch (a view at an offset into a shared storage, an i64 counter skipped).
+/// A state dict in PyTorch's legacy (pre-1.6) `torch.save` layout, as pt_inception is stored:
+/// the magic-number pickle, protocol and system-info pickles, the dict (tensors rebuilt by
+/// `torch._utils._rebuild_tensor_v2` from persistent storage ids), the storage keys, then each
+/// storage as a u64 element count and its little-endian data. Entries: `(name, storage key,
+/// storage type, offset, shape)`; storages: `(key, bytes per element, raw data)`.
+fn legacy_pth(
+    entries: &[(&str, &str, &str, usize, &[usize])],
+    storages: &[(&str, usize, Vec<u8>)],
+) -> Vec<u8> {
+    let text = |out: &mut Vec<u8>, s: &str| {
+        out.push(b'X');
+        out.extend((s.len() as u32).to_le_bytes());
+        out.extend(s.as_bytes());
+    };
+    let int = |out: &mut Vec<u8>, v: usize| {
+        out.push(b'J');
+        out.extend((v as i32).to_le_bytes());
+    };
+    let tuple = |out: &mut Vec<u8>, vs: &[usize]| {
+        out.push(b'(');
+        vs.iter().for_each(|&v| int(out, v));
+        out.push(b't');
+    };
+    let mut out = vec![
+        0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e,
+    ];
+    out.extend([0x80, 0x02, b'M', 0xe9, 0x03, b'.']); // protocol version 1001
+    out.extend([0x80, 0x02, b'}', b'.']); // system info (unused)
+    out.extend([0x80, 0x02, b'}', b'(']);
+    for (name, key, storage, offset, shape) in entries {
+        text(&mut out, name);
+        out.extend(b"ctorch._utils\n_rebuild_tensor_v2\n((");
+        text(&mut out, "storage");
+        out.extend(format!("ctorch\n{storage}\n").as_bytes());
+        text(&mut out, key);
+        text(&mut out, "cpu");
+        int(&mut out, 0);
+        out.extend([b'N', b't', b'Q']);
+        int(&mut out, *offset);
+        tuple(&mut out, shape);
+        let strides: Vec<usize> = (0..shape.len())
+            .map(|i| shape[i + 1..].iter().product())
+            .collect();
+        tuple(&mut out, &strides);
+        out.push(0x89);
+        out.extend(b"ccollections\nOrderedDict\n)Rt");
+        out.push(b'R');
+    }
+    out.extend([b'u', b'.']);
+    out.extend([0x80, 0x02, b']', b'(']);
+    storages.iter().for_each(|(key, _, _)| text(&mut out, key));
+    out.extend([b'e', b'.']);
+    for (_, size, data) in storages {
+        out.extend(((data.len() / size) as u64).to_le_bytes());
+        out.extend(data);
+    }
+    out
+}
+
+/// The legacy reader on such a file: a view at an offset into a shared storage, and an i64
+/// counter (BatchNorm's `num_batches_tracked`) that is skipped.
 #[test]
 fn legacy_pth_files_are_read() {
-    let path = std::path::Path::new("tests/fixtures/legacy_state_dict.pth");
+    let f32s = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let shared: Vec<f32> = (0..12).map(|i| i as f32 / 4.0).collect();
+    let bytes = legacy_pth(
+        &[
+            ("fc.weight", "10", "FloatStorage", 0, &[2, 3]),
+            ("bn.num_batches_tracked", "11", "LongStorage", 0, &[]),
+            ("view", "12", "FloatStorage", 2, &[2, 3]),
+            ("whole", "12", "FloatStorage", 0, &[12]),
+        ],
+        &[
+            ("10", 4, f32s(&[0.0, 1.0, 2.0, 3.0, 4.0, 5.0])),
+            ("11", 8, 7i64.to_le_bytes().to_vec()),
+            ("12", 4, f32s(&shared)),
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("legacy.pth");
+    std::fs::write(&path, bytes).unwrap();
     let t: std::collections::HashMap<String, Tensor> =
-        pbtnas_metrics::weights::read_legacy_pth(path)
+        pbtnas_metrics::weights::read_legacy_pth(&path)
             .unwrap()
             .into_iter()
             .collect();
@@ -140,11 +216,9 @@ fn legacy_pth_files_are_read() {
     assert_eq!(t["fc.weight"].dims(), &[2, 3]);
     assert_eq!(v("fc.weight"), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
     assert_eq!(v("view"), vec![0.5, 0.75, 1.0, 1.25, 1.5, 1.75]);
-    assert_eq!(v("whole").len(), 12);
-    let e = pbtnas_metrics::weights::read_legacy_pth(std::path::Path::new(
-        "tests/fixtures/stats_numpy.npz",
-    ))
-    .unwrap_err();
+    assert_eq!(v("whole"), shared);
+    std::fs::write(&path, b"PK not legacy").unwrap();
+    let e = pbtnas_metrics::weights::read_legacy_pth(&path).unwrap_err();
     assert!(e.to_string().contains("not a legacy PyTorch file"), "{e}");
 }
 

@@ -44,6 +44,7 @@ fn member(seed: u64) -> MemberState {
         weights,
         optimizers: [("gen".to_string(), adam)].into(),
         meta: serde_json::json!({}),
+        data: Default::default(),
     }
 }
 

@@ -224,7 +224,8 @@ fn share_cores(cfg: &RunConfig, opts: &RunOptions) {
         return;
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let per_member = (cores / cfg.workers.unwrap_or(cores).max(1)).max(1);
+    let workers = cfg.workers.unwrap_or(cores).min(cfg.population).max(1);
+    let per_member = (cores / workers).max(1);
     // Before any thread pool exists: candle and gemm read it when they start theirs.
     std::env::set_var("RAYON_NUM_THREADS", per_member.to_string());
 }
@@ -254,7 +255,15 @@ fn run_task(cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
             )?;
             pbtnas_orchestrator::run(&task, cfg, opts)
         }
-        other => bail!("unknown task kind '{other}' (available: regression, gan)"),
+        "rl" => {
+            let task = pbtnas_rl::RlTask::new(
+                &cfg.task,
+                space(pbtnas_rl::RlTask::default_space)?,
+                &opts.device,
+            )?;
+            pbtnas_orchestrator::run(&task, cfg, opts)
+        }
+        other => bail!("unknown task kind '{other}' (available: regression, gan, rl)"),
     }
 }
 

@@ -350,6 +350,7 @@ impl Task for GanTask {
             ]
             .into(),
             meta: serde_json::json!({ "iters": m.iters }),
+            data: Default::default(),
         })
     }
 

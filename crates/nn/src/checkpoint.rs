@@ -1,6 +1,6 @@
 //! Checkpoints: one safetensors file per member state, with a JSON header in its metadata.
 //!
-//! Tensor names: `w.<name>` (weights), `s.<name>` (shadows), `opt.<optimizer>.{m,v,t}.<name>`
+//! Tensor names: `w.<name>` (weights), `s.<name>` (shadows), `d.<name>` (task data), `opt.<optimizer>.{m,v,t}.<name>`
 //! (Adam moments and step count). Metadata key `pbtnas` holds `{"format":1,"meta":…,"header":…}`.
 
 use std::collections::HashMap;
@@ -22,6 +22,9 @@ pub fn encode(state: &MemberState, header: &serde_json::Value) -> Result<Vec<u8>
     }
     for (n, t) in &state.shadows {
         tensors.push((format!("s.{n}"), t.clone()));
+    }
+    for (n, t) in &state.data {
+        tensors.push((format!("d.{n}"), t.clone()));
     }
     for (opt, st) in &state.optimizers {
         if opt.contains('.') {
@@ -71,6 +74,8 @@ pub fn decode(bytes: &[u8], device: &Device) -> Result<(MemberState, serde_json:
             state.weights.insert(n.to_string(), t);
         } else if let Some(n) = name.strip_prefix("s.") {
             state.shadows.insert(n.to_string(), t);
+        } else if let Some(n) = name.strip_prefix("d.") {
+            state.data.insert(n.to_string(), t);
         } else if let Some(rest) = name.strip_prefix("opt.") {
             let parts: Vec<&str> = rest.splitn(3, '.').collect();
             let [opt, kind, param] = parts[..] else {

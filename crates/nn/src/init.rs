@@ -33,6 +33,9 @@ pub enum Init {
         fan_out: usize,
         gain: f64,
     },
+    /// `torch.nn.init.orthogonal_`: the tensor flattened to `rows × (n / rows)` has orthonormal
+    /// rows or columns (whichever are fewer), times `gain` (DrQ-v2: 1 for linear, √2 for conv).
+    Orthogonal { rows: usize, gain: f64 },
 }
 
 impl Init {
@@ -59,8 +62,46 @@ impl Init {
                 fan_out,
                 gain,
             } => uniform(gain * (6.0 / (fan_in + fan_out) as f64).sqrt(), rng),
+            Init::Orthogonal { rows, gain } => orthogonal(rows, n / rows.max(1), gain, rng),
         }
     }
+}
+
+/// A Gaussian `rows × cols` matrix made orthogonal along its longer side by modified Gram-Schmidt
+/// in f64: the Q of the QR factorisation with a positive diagonal of R, which is what PyTorch's
+/// `orthogonal_` returns after its sign correction (the same Haar distribution).
+fn orthogonal(rows: usize, cols: usize, gain: f64, rng: &mut ChaCha8Rng) -> Vec<f32> {
+    let normal = Normal::new(0.0, 1.0).expect("unit normal");
+    let g: Vec<f64> = (0..rows * cols).map(|_| normal.sample(rng)).collect();
+    // Vectors to orthonormalise: the rows when there are fewer rows than columns, else the columns.
+    let (count, len) = (rows.min(cols), rows.max(cols));
+    let at = |v: usize, i: usize| {
+        if rows <= cols {
+            v * cols + i
+        } else {
+            i * cols + v
+        }
+    };
+    let mut q: Vec<Vec<f64>> = (0..count)
+        .map(|v| (0..len).map(|i| g[at(v, i)]).collect())
+        .collect();
+    for j in 0..count {
+        let (done, rest) = q.split_at_mut(j);
+        let qj = &mut rest[0];
+        for qi in done.iter() {
+            let dot: f64 = qi.iter().zip(qj.iter()).map(|(a, b)| a * b).sum();
+            qj.iter_mut().zip(qi).for_each(|(b, a)| *b -= dot * a);
+        }
+        let norm = qj.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-300);
+        qj.iter_mut().for_each(|x| *x /= norm);
+    }
+    let mut out = vec![0f32; rows * cols];
+    for (v, qv) in q.iter().enumerate() {
+        for (i, x) in qv.iter().enumerate() {
+            out[at(v, i)] = (gain * x) as f32;
+        }
+    }
+    out
 }
 
 /// The parameters of one member, by dotted name, created on first use with seeded inits or

@@ -29,6 +29,10 @@ pub struct MemberState {
     pub shadows: WeightMap,
     /// Optimizer state by optimizer name, keyed by the names in `weights`.
     pub optimizers: BTreeMap<String, AdamState>,
+    /// Task data carried with the member as-is (a replay buffer): never trained,
+    /// shrink-perturbed or inherited by position; a child takes its parent's (or, if the task
+    /// asks, its donor's).
+    pub data: WeightMap,
     /// Task counters and anything else small (frames seen, iterations), kept in the header.
     pub meta: serde_json::Value,
 }
@@ -65,6 +69,7 @@ impl MemberState {
         Ok(Self {
             weights: map(&self.weights)?,
             shadows: map(&self.shadows)?,
+            data: map(&self.data)?,
             optimizers,
             meta: self.meta.clone(),
         })

@@ -23,6 +23,10 @@ fn checkpoint_round_trip_is_bit_exact() {
         "net.l1.weight".into(),
         Tensor::new(&[[1.5f32, 2.5]], &dev).unwrap(),
     );
+    state.data.insert(
+        "replay.frames".into(),
+        Tensor::new(&[[7u8, 255]], &dev).unwrap(),
+    );
     let m = Tensor::new(&[0.25f32; 12], &dev)
         .unwrap()
         .reshape((4, 3))
@@ -67,6 +71,9 @@ fn checkpoint_round_trip_is_bit_exact() {
         assert_eq!(a, b, "{n}");
         assert_eq!(t.dtype(), back.weights[n].dtype());
     }
+    let data = &back.data["replay.frames"];
+    assert_eq!(data.dtype(), candle_core::DType::U8);
+    assert_eq!(data.to_vec2::<u8>().unwrap(), vec![vec![7u8, 255]]);
     let s = &back.optimizers["gen"]["net.l1.weight"];
     assert_eq!(s.step, 41);
     assert_eq!(
@@ -138,4 +145,42 @@ fn params_are_seeded_by_name_not_by_creation_order() {
         mean.abs() < 0.05 && (var.sqrt() - 2.0).abs() < 0.05,
         "{mean} {var}"
     );
+}
+
+#[test]
+fn orthogonal_init_has_orthonormal_rows_or_columns_times_gain() {
+    let dev = Device::Cpu;
+    let p = Params::new(5, &dev);
+    // Wide (rows < cols): W Wᵀ = gain² I. Tall: Wᵀ W = gain² I. A conv kernel flattens to 2-d.
+    for (shape, gain) in [
+        (vec![3, 7], 1.0),
+        (vec![7, 3], 2f64.sqrt()),
+        (vec![4, 2, 3, 3], 2f64.sqrt()),
+    ] {
+        let rows = shape[0];
+        let w = p
+            .get(
+                shape.as_slice(),
+                &format!("w{}", shape.len() * 10 + rows),
+                Init::Orthogonal { rows, gain },
+            )
+            .unwrap()
+            .reshape((rows, ()))
+            .unwrap();
+        let cols = w.dim(1).unwrap();
+        let g = if rows <= cols {
+            w.matmul(&w.t().unwrap())
+        } else {
+            w.t().unwrap().matmul(&w)
+        }
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
+        for (i, row) in g.iter().enumerate() {
+            for (j, x) in row.iter().enumerate() {
+                let want = if i == j { gain * gain } else { 0.0 };
+                assert!((*x as f64 - want).abs() < 1e-5, "{shape:?} [{i},{j}] = {x}");
+            }
+        }
+    }
 }

@@ -258,8 +258,12 @@ impl RunConfig {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.population < 2 {
-            bail!("population must be at least 2, got {}", self.population);
+        let single_ok = matches!(self.strategy, StrategyConfig::RandomSearch { .. });
+        if self.population < 2 && !(single_ok && self.population == 1) {
+            bail!(
+                "population must be at least 2 (1 for random search: plain training), got {}",
+                self.population
+            );
         }
         if self.steps == 0 {
             bail!("steps must be at least 1");

@@ -368,6 +368,9 @@ impl<T: Task> Runner<'_, T> {
                 (None, _) => bail!("a transfer without a donor"),
             };
             state = inherit(&state, &donor, &fresh, transfer)?;
+            if task.child_data_from_donor() && matches!(plan.donor, Some(WeightSource::Slot(_))) {
+                state.data = donor.data;
+            }
         }
         if plan.weight_mutation {
             searl_weight_mutation(
@@ -621,13 +624,14 @@ pub fn describe_plan(t: &NewTrial) -> String {
 }
 
 /// Members trained at once when the config does not say: one per core on the CPU (each member's
-/// ops then run single-threaded), `members_per_gpu` on a GPU.
+/// ops then run single-threaded), `members_per_gpu` on a GPU; never more than the population.
 fn default_workers(cfg: &RunConfig, device: &candle_core::Device) -> usize {
-    if device.is_cpu() {
+    let n = if device.is_cpu() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
         cfg.members_per_gpu
-    }
+    };
+    n.min(cfg.population).max(1)
 }
 
 fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {

@@ -39,6 +39,8 @@ pub struct Evaluation {
 /// - tensors that must be copied as-is on inheritance (EMA generator, target critic) go in
 ///   [`MemberState::shadows`] under the names of the weights they follow;
 /// - optimizer state goes in [`MemberState::optimizers`], keyed by weight name;
+/// - data that is neither weights nor optimizer state (a replay buffer) goes in
+///   [`MemberState::data`];
 /// - [`Task::init`] is deterministic in (genome, seed).
 ///
 /// Adding a task = a crate with a type implementing this trait, its config section, and a space
@@ -65,6 +67,12 @@ pub trait Task: Sync {
 
     /// Evaluates the member at the end of a step.
     fn evaluate(&self, member: &mut Self::Member, ctx: &StepContext) -> Result<Evaluation>;
+
+    /// Whether a child made from two parents takes the donor's [`MemberState::data`] (PBT-NAS's
+    /// RL code copies the worse parent's work dir, replay included) instead of the parent's.
+    fn child_data_from_donor(&self) -> bool {
+        false
+    }
 
     /// The state of a freshly initialised member: the "fresh" side of shrink-perturb.
     fn fresh_state(&self, genome: &Genome, seed: u64) -> Result<MemberState> {

@@ -139,6 +139,7 @@ impl Task for RegressionTask {
             shadows: Default::default(),
             optimizers: [(OPTIMIZER.to_string(), m.opt.state())].into(),
             meta: serde_json::json!({ "iters": m.iters }),
+            data: Default::default(),
         })
     }
 

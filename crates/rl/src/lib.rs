@@ -1,0 +1,15 @@
+//! DrQ-v2 (visual continuous control) as a PBT-NAS task: the 36-gene searchable encoder, actor
+//! and critic (spec §4.2–4.3), a compact n-step replay buffer with DrQ-v2's random-shift
+//! augmentation, the agent's update, and the [`RlTask`] the orchestrator searches over.
+
+pub mod agent;
+pub mod config;
+pub mod env;
+pub mod nets;
+pub mod obs;
+pub mod replay;
+pub mod task;
+
+pub use agent::{Agent, AgentSpec};
+pub use config::RlConfig;
+pub use task::{Member, RlTask, RL_SPACE};

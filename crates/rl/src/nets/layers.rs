@@ -1,0 +1,270 @@
+//! The searchable layers of the DrQ-v2 space (spec §4.3): activations, linear and conv layers
+//! whose spectral norm is a forward-pass switch (u/v always exist, so names never change), the
+//! conv ops (id, conv k, residual k, separable conv k) and the linear ops (id, linear,
+//! residual ×0.5 / ×2).
+
+use anyhow::{bail, Result};
+use candle_core::Tensor;
+use pbtnas_nn::ops::{bias_add, conv2d, relu, ConvParams};
+use pbtnas_nn::{layer_norm, spectral_norm, Init, Params};
+
+/// A searched activation: `id`, `tanh`, `relu`, `swish` (SiLU).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Act {
+    Id,
+    Tanh,
+    Relu,
+    Swish,
+}
+
+impl Act {
+    pub fn parse(name: &str) -> Result<Self> {
+        Ok(match name {
+            "id" => Act::Id,
+            "tanh" => Act::Tanh,
+            "relu" => Act::Relu,
+            "swish" => Act::Swish,
+            other => bail!("unknown activation '{other}' (id, tanh, relu, swish)"),
+        })
+    }
+
+    pub fn forward(self, x: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Act::Id => x.clone(),
+            Act::Tanh => x.tanh()?,
+            Act::Relu => relu(x)?,
+            Act::Swish => x.silu()?,
+        })
+    }
+}
+
+/// Weight init of DrQ-v2's `weight_init_rl`: orthogonal with `gain`, zero bias. With spectral
+/// norm on, PyTorch's init wrote into the normalised weight, so such layers keep the default
+/// kaiming-uniform U(±1/√fan_in) weight (spec §4.3, quirk); their bias is still zero.
+fn weight_init(rows: usize, fan_in: usize, gain: f64, sn: bool) -> Init {
+    if sn {
+        Init::TorchDefault { fan_in }
+    } else {
+        Init::Orthogonal { rows, gain }
+    }
+}
+
+/// A weight with its power-iteration vectors `weight_u` (rows) and `weight_v` (columns) when the
+/// layer can be spectral-normed (they exist whether the norm is on or off); heads and trunks
+/// have none.
+struct NormedWeight {
+    weight: Tensor,
+    uv: Option<(Tensor, Tensor)>,
+    sn: bool,
+}
+
+impl NormedWeight {
+    /// `sn`: `None` for a layer without spectral norm, `Some(on)` for a switchable one.
+    fn new(p: &Params, shape: &[usize], init: Init, sn: Option<bool>) -> Result<Self> {
+        let rows = shape[0];
+        let cols = shape[1..].iter().product::<usize>();
+        let uv = sn
+            .map(|_| -> Result<_> {
+                Ok((
+                    p.get(rows, "weight_u", Init::Normal { std: 1.0 })?,
+                    p.get(cols, "weight_v", Init::Normal { std: 1.0 })?,
+                ))
+            })
+            .transpose()?;
+        let w = Self {
+            weight: p.get(shape, "weight", init)?,
+            uv,
+            sn: sn == Some(true),
+        };
+        if let (true, Some((u, v))) = (w.sn, &w.uv) {
+            // One power iteration at construction, as PyTorch's registration runs some: u and v
+            // are unit vectors before any forward pass that does not update them.
+            spectral_norm(&w.weight, u, v, true)?;
+        }
+        Ok(w)
+    }
+
+    fn get(&self, train: bool) -> Result<Tensor> {
+        Ok(match (&self.uv, self.sn) {
+            (Some((u, v)), true) => spectral_norm(&self.weight, u, v, train)?,
+            _ => self.weight.clone(),
+        })
+    }
+}
+
+/// `nn.Linear`, optionally with a spectral-norm switch.
+pub struct Linear {
+    w: NormedWeight,
+    bias: Tensor,
+}
+
+impl Linear {
+    /// DrQ-v2's init (orthogonal, gain 1) unless spectral norm is on; `sn` as in
+    /// [`NormedWeight::new`]: `None` for heads and trunks.
+    pub fn new(p: &Params, din: usize, dout: usize, sn: Option<bool>) -> Result<Self> {
+        let init = weight_init(dout, din, 1.0, sn == Some(true));
+        Ok(Self {
+            w: NormedWeight::new(p, &[dout, din], init, sn)?,
+            bias: p.get(dout, "bias", Init::Const(0.0))?,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        Ok(x.matmul(&self.w.get(train)?.t()?)?
+            .broadcast_add(&self.bias)?)
+    }
+}
+
+/// `nn.LayerNorm` (weight 1, bias 0), differentiable.
+pub struct LayerNorm {
+    gamma: Tensor,
+    beta: Tensor,
+}
+
+impl LayerNorm {
+    pub fn new(p: &Params, dim: usize) -> Result<Self> {
+        Ok(Self {
+            gamma: p.get(dim, "weight", Init::Const(1.0))?,
+            beta: p.get(dim, "bias", Init::Const(0.0))?,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(layer_norm(x, &self.gamma, &self.beta, 1e-5)?)
+    }
+}
+
+/// `nn.Conv2d` with bias and optional spectral norm; orthogonal init with gain √2 unless `sn`.
+pub struct Conv {
+    w: NormedWeight,
+    bias: Tensor,
+    p: ConvParams,
+}
+
+impl Conv {
+    pub fn new(
+        p: &Params,
+        cin: usize,
+        cout: usize,
+        k: usize,
+        conv: ConvParams,
+        sn: bool,
+    ) -> Result<Self> {
+        let fan_in = cin / conv.groups * k * k;
+        let init = weight_init(cout, fan_in, 2f64.sqrt(), sn);
+        Ok(Self {
+            w: NormedWeight::new(p, &[cout, cin / conv.groups, k, k], init, Some(sn))?,
+            bias: p.get(cout, "bias", Init::Const(0.0))?,
+            p: conv,
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        Ok(bias_add(
+            &conv2d(x, &self.w.get(train)?, self.p)?,
+            &self.bias,
+        )?)
+    }
+}
+
+/// A searched encoder layer (32 → 32 channels, stride 1, "same" padding; or no padding for the
+/// original DrQ-v2 encoder).
+pub enum ConvOp {
+    Id,
+    /// Conv → act.
+    Conv(Conv),
+    /// Conv → act → Conv → +x → act.
+    Residual(Conv, Conv),
+    /// Depthwise k×k → pointwise 1×1 → act.
+    SepConv(Conv, Conv),
+}
+
+impl ConvOp {
+    /// The op an option names (`id`, `conv_k`, `residual_k`, `sep_conv_k`) at `p`; `pad` false
+    /// gives the original encoder's unpadded convs.
+    pub fn build(name: &str, p: &Params, ch: usize, sn: bool, pad: bool) -> Result<Self> {
+        if name == "id" {
+            return Ok(ConvOp::Id);
+        }
+        let (kind, k) = name
+            .rsplit_once('_')
+            .and_then(|(kind, k)| Some((kind, k.parse::<usize>().ok()?)))
+            .filter(|(_, k)| k % 2 == 1)
+            .ok_or_else(|| anyhow::anyhow!("unknown conv op '{name}'"))?;
+        let same = ConvParams {
+            padding: if pad { k / 2 } else { 0 },
+            ..Default::default()
+        };
+        Ok(match kind {
+            "conv" => ConvOp::Conv(Conv::new(&p.pp("conv"), ch, ch, k, same, sn)?),
+            "residual" => ConvOp::Residual(
+                Conv::new(&p.pp("conv1"), ch, ch, k, same, sn)?,
+                Conv::new(&p.pp("conv2"), ch, ch, k, same, sn)?,
+            ),
+            "sep_conv" => ConvOp::SepConv(
+                Conv::new(
+                    &p.pp("depthwise"),
+                    ch,
+                    ch,
+                    k,
+                    ConvParams { groups: ch, ..same },
+                    sn,
+                )?,
+                Conv::new(&p.pp("pointwise"), ch, ch, 1, ConvParams::default(), sn)?,
+            ),
+            other => bail!("unknown conv op '{other}_{k}'"),
+        })
+    }
+
+    pub fn forward(&self, x: &Tensor, act: Act, train: bool) -> Result<Tensor> {
+        match self {
+            ConvOp::Id => Ok(x.clone()),
+            ConvOp::Conv(c) => act.forward(&c.forward(x, train)?),
+            ConvOp::Residual(c1, c2) => {
+                let h = c2.forward(&act.forward(&c1.forward(x, train)?)?, train)?;
+                act.forward(&(h + x)?)
+            }
+            ConvOp::SepConv(dw, pw) => act.forward(&pw.forward(&dw.forward(x, train)?, train)?),
+        }
+    }
+}
+
+/// A searched MLP layer (hidden → hidden).
+pub enum LinearOp {
+    Id,
+    /// Linear → act.
+    Linear(Linear),
+    /// LayerNorm → Linear(h → h·m) → act → Linear(→ h) → +x, no activation after the add.
+    Residual(LayerNorm, Linear, Linear),
+}
+
+impl LinearOp {
+    /// The op an option names (`id`, `linear`, `residual_05`, `residual_2`) at `p`.
+    pub fn build(name: &str, p: &Params, hidden: usize, sn: bool) -> Result<Self> {
+        let residual = |wide: usize| -> Result<Self> {
+            Ok(LinearOp::Residual(
+                LayerNorm::new(&p.pp("ln"), hidden)?,
+                Linear::new(&p.pp("fc1"), hidden, wide, Some(sn))?,
+                Linear::new(&p.pp("fc2"), wide, hidden, Some(sn))?,
+            ))
+        };
+        match name {
+            "id" => Ok(LinearOp::Id),
+            "linear" => Ok(LinearOp::Linear(Linear::new(p, hidden, hidden, Some(sn))?)),
+            "residual_05" => residual((hidden / 2).max(1)),
+            "residual_2" => residual(hidden * 2),
+            other => bail!("unknown linear op '{other}' (id, linear, residual_05, residual_2)"),
+        }
+    }
+
+    pub fn forward(&self, x: &Tensor, act: Act, train: bool) -> Result<Tensor> {
+        match self {
+            LinearOp::Id => Ok(x.clone()),
+            LinearOp::Linear(l) => act.forward(&l.forward(x, train)?),
+            LinearOp::Residual(ln, fc1, fc2) => {
+                let h = fc2.forward(&act.forward(&fc1.forward(&ln.forward(x)?, train)?)?, train)?;
+                Ok((h + x)?)
+            }
+        }
+    }
+}

@@ -1,7 +1,9 @@
-//! `pbtnas eval RUN_DIR`: FID and IS of a GAN run's best-ever member as the paper reports them
-//! (50k samples of the EMA generator; FID against the training set's Inception statistics, IS
-//! when the weights have the classifier head), with progress and an ETA; the result also goes
-//! to `RUN_DIR/eval.json`.
+//! `pbtnas eval RUN_DIR`: the best-ever member of a run, evaluated as the paper reports it; the
+//! result also goes to `RUN_DIR/eval.json`. GAN: FID and IS over 50k samples of the EMA generator
+//! (FID against the training set's Inception statistics, IS when the weights have the classifier
+//! head), with progress and an ETA. RL: the mean return of `episodes` deterministic episodes,
+//! with a GIF of the first, next to the paper's score (the best last fitness of the final
+//! population, not re-evaluated).
 
 use std::path::Path;
 use std::time::Instant;
@@ -11,35 +13,136 @@ use pbtnas_gan::GanTask;
 use pbtnas_genome::SearchSpace;
 use pbtnas_orchestrator::checkpoints::CheckpointDir;
 use pbtnas_orchestrator::runner::layout;
+use pbtnas_orchestrator::store::Trial;
 use pbtnas_orchestrator::{status, RunConfig, Task};
 
-pub fn run(run_dir: &Path, samples: usize, seed: u64, device: &str) -> Result<()> {
+/// What `pbtnas eval` is asked for.
+pub struct EvalOptions {
+    /// GAN: generated images.
+    pub samples: usize,
+    /// RL: evaluation episodes.
+    pub episodes: usize,
+    pub seed: u64,
+    pub device: String,
+}
+
+pub fn run(run_dir: &Path, opts: &EvalOptions) -> Result<()> {
     let cfg = RunConfig::from_file(&run_dir.join(layout::CONFIG))
         .with_context(|| format!("{} is not a run directory", run_dir.display()))?;
-    if cfg.task_kind()? != "gan" {
-        bail!(
-            "pbtnas eval computes GAN metrics; this run's task is {}",
-            cfg.task_kind()?
-        );
-    }
     let (trials, _) = status::load(run_dir)?;
     let best = trials
         .iter()
         .filter(|t| t.fitness.is_some_and(f64::is_finite) && t.ckpt.is_some())
         .max_by(|a, b| a.fitness.partial_cmp(&b.fitness).expect("finite"))
         .context("the run has no evaluated member with a checkpoint yet")?;
-    let device = pbtnas_nn::parse_device(device)?;
+    let device = pbtnas_nn::parse_device(&opts.device)?;
     let space = SearchSpace::from_file(&run_dir.join(layout::SPACE))?;
-    let mut section = cfg.task.clone();
-    section["fitness"] = "fid".into();
-    let task = GanTask::new(&section, space, &device)?;
     let ckpts = CheckpointDir::open(run_dir.join(layout::CHECKPOINTS))?;
     let sha = best.ckpt.as_deref().expect("filtered");
     let (state, _) = pbtnas_nn::checkpoint::decode(&ckpts.get(sha)?, &device)?;
-    let member = task.load(&best.spec.plan.genome, state)?;
     let (g, slot) = (best.spec.generation + 1, best.spec.slot);
+    let header = serde_json::json!({
+        "generation": g, "slot": slot, "genome": best.spec.plan.genome.to_string(),
+        "fitness": best.fitness, "seed": opts.seed,
+    });
+    let kind = cfg.task_kind()?;
+    let (result, line) = match kind {
+        "gan" => gan(&cfg, space, &device, best, state, opts.samples, opts.seed)?,
+        "rl" => {
+            let last = trials.iter().map(|t| t.spec.generation).max().unwrap_or(0);
+            let paper_score = trials
+                .iter()
+                .filter(|t| t.spec.generation == last)
+                .filter_map(|t| t.fitness)
+                .fold(f64::NEG_INFINITY, f64::max);
+            rl(
+                &cfg,
+                space,
+                &device,
+                best,
+                state,
+                opts,
+                run_dir,
+                paper_score,
+            )?
+        }
+        other => bail!("pbtnas eval knows the gan and rl tasks; this run's task is {other}"),
+    };
+    let mut result = result;
+    result
+        .as_object_mut()
+        .expect("an object")
+        .extend(header.as_object().expect("an object").clone());
+    std::fs::write(
+        run_dir.join("eval.json"),
+        serde_json::to_string_pretty(&result)?,
+    )?;
+    println!(
+        "{line} (generation {g}, slot {slot}); written to {}",
+        run_dir.join("eval.json").display()
+    );
+    Ok(())
+}
+
+/// The best member's mean return over `opts.episodes` episodes and a GIF of the first.
+#[allow(clippy::too_many_arguments)]
+fn rl(
+    cfg: &RunConfig,
+    space: SearchSpace,
+    device: &candle_core::Device,
+    best: &Trial,
+    state: pbtnas_nn::MemberState,
+    opts: &EvalOptions,
+    run_dir: &Path,
+    paper_score: f64,
+) -> Result<(serde_json::Value, String)> {
+    let task = pbtnas_rl::RlTask::new(&cfg.task, space, device)?;
+    let member = task.load(&best.spec.plan.genome, state)?;
     eprintln!(
-        "best member: generation {g}, slot {slot}, fitness {:.5}; FID over {samples} samples",
+        "best member: generation {}, slot {}, fitness {:.2}; {} episodes",
+        best.spec.generation + 1,
+        best.spec.slot,
+        best.fitness.expect("filtered"),
+        opts.episodes
+    );
+    let started = Instant::now();
+    let (returns, frames) =
+        task.evaluate_returns(&member, opts.episodes.max(1), opts.seed, true)?;
+    let gif = run_dir.join("eval.gif");
+    pbtnas_env::video::write_gif(&frames, &gif, 40)?;
+    let n = returns.len() as f64;
+    let mean = returns.iter().sum::<f64>() / n;
+    let std = (returns.iter().map(|r| (r - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let result = serde_json::json!({
+        "return_mean": mean, "return_std": std, "returns": returns, "episodes": returns.len(),
+        "paper_score": paper_score, "gif": gif, "seconds": started.elapsed().as_secs_f64(),
+    });
+    let line = format!(
+        "return {mean:.1} ± {std:.1} over {} episodes, GIF {}; the paper's score (best last fitness of the final population) {paper_score:.1}",
+        returns.len(),
+        gif.display()
+    );
+    Ok((result, line))
+}
+
+/// FID (and IS) of the best member's EMA generator over `samples` images.
+fn gan(
+    cfg: &RunConfig,
+    space: SearchSpace,
+    device: &candle_core::Device,
+    best: &Trial,
+    state: pbtnas_nn::MemberState,
+    samples: usize,
+    seed: u64,
+) -> Result<(serde_json::Value, String)> {
+    let mut section = cfg.task.clone();
+    section["fitness"] = "fid".into();
+    let task = GanTask::new(&section, space, device)?;
+    let member = task.load(&best.spec.plan.genome, state)?;
+    eprintln!(
+        "best member: generation {}, slot {}, fitness {:.5}; FID over {samples} samples",
+        best.spec.generation + 1,
+        best.spec.slot,
         best.fitness.expect("filtered")
     );
     let started = Instant::now();
@@ -52,24 +155,15 @@ pub fn run(run_dir: &Path, samples: usize, seed: u64, device: &str) -> Result<()
     })?;
     eprintln!();
     let result = serde_json::json!({
-        "generation": g, "slot": slot, "genome": best.spec.plan.genome.to_string(),
-        "fitness": best.fitness, "fid": fid, "samples": samples, "seed": seed,
+        "fid": fid, "samples": samples,
         "inception_score": is.map(|(mean, std)| serde_json::json!({"mean": mean, "std": std, "splits": samples.min(10)})),
         "seconds": started.elapsed().as_secs_f64(),
     });
-    std::fs::write(
-        run_dir.join("eval.json"),
-        serde_json::to_string_pretty(&result)?,
-    )?;
     let is = match is {
         Some((mean, std)) => format!(", IS {mean:.3} ± {std:.3}"),
         None => {
             ", no IS (the Inception weights have no classifier head: import pt_inception)".into()
         }
     };
-    println!(
-        "FID-{samples} {fid:.4}{is} (generation {g}, slot {slot}); written to {}",
-        run_dir.join("eval.json").display()
-    );
-    Ok(())
+    Ok((result, format!("FID-{samples} {fid:.4}{is}")))
 }

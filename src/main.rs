@@ -62,13 +62,16 @@ enum Command {
         #[arg(long, global = true)]
         data_dir: Option<PathBuf>,
     },
-    /// FID of a GAN run's best-ever member (FID-50k by default, as the paper reports it).
+    /// The best-ever member of a run as the paper reports it: GAN FID-50k (and IS), RL return over episodes with a GIF.
     Eval {
         run_dir: PathBuf,
-        /// Generated images.
+        /// GAN: generated images.
         #[arg(long, default_value_t = 50_000)]
         samples: usize,
-        /// Seed of the generator's noise.
+        /// RL: evaluation episodes.
+        #[arg(long, default_value_t = 10)]
+        episodes: usize,
+        /// Seed of the generator noise or of the evaluation episodes.
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// `auto`, `cpu`, `cuda:N`.
@@ -198,9 +201,18 @@ fn real_main() -> Result<()> {
         Command::Eval {
             run_dir,
             samples,
+            episodes,
             seed,
             device,
-        } => eval_cmd::run(&run_dir, samples, seed, &device),
+        } => eval_cmd::run(
+            &run_dir,
+            &eval_cmd::EvalOptions {
+                samples,
+                episodes,
+                seed,
+                device,
+            },
+        ),
         Command::Metrics { command, data_dir } => metrics_cmd::run(command, &data_root(data_dir)),
         Command::Status { run_dir, json } => {
             let (trials, complete) = status::load(&run_dir)?;
@@ -260,7 +272,8 @@ fn run_task(cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
                 &cfg.task,
                 space(pbtnas_rl::RlTask::default_space)?,
                 &opts.device,
-            )?;
+            )?
+            .with_population(cfg.population);
             pbtnas_orchestrator::run(&task, cfg, opts)
         }
         other => bail!("unknown task kind '{other}' (available: regression, gan, rl)"),

@@ -423,7 +423,7 @@ fn data_show_writes_a_grid_and_missing_data_is_explained() {
 #[test]
 fn every_shipped_config_loads() {
     let mut seen = 0;
-    for dir in ["configs", "configs/regression", "configs/gan"] {
+    for dir in ["configs", "configs/regression", "configs/gan", "configs/rl"] {
         for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_none_or(|e| e != "yaml") {
@@ -448,10 +448,67 @@ fn every_shipped_config_loads() {
                     assert_eq!(cfg.members_per_gpu, if stl { 1 } else { 2 }, "{name}");
                 }
             }
+            if cfg.task_kind().unwrap() == "rl" {
+                let rl: pbtnas_rl::RlConfig = serde_json::from_value(cfg.task.clone())
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let name = path.file_name().unwrap().to_str().unwrap();
+                let (env, rest) = name.split_once("_run_").unwrap_or(("", ""));
+                if !rest.is_empty() {
+                    // The paper's settings (spec §1.1, §4.1).
+                    let (members, steps, frames) = if env == "humanoid" {
+                        (12, 15, 1_000_000)
+                    } else {
+                        (12, 30, 100_000)
+                    };
+                    assert_eq!(
+                        (cfg.population, cfg.steps, rl.frames_per_step),
+                        (members, steps, frames),
+                        "{name}"
+                    );
+                    assert_eq!(rl.env, format!("dmc/{env}_run"), "{name}");
+                    assert_eq!(
+                        (
+                            rl.action_repeat,
+                            rl.frame_stack,
+                            rl.image_size,
+                            rl.hidden_dim
+                        ),
+                        (2, 3, 84, 1024),
+                        "{name}"
+                    );
+                    let (batch, nstep, replay, lr) = match env {
+                        "walker" => (512, 1, 1_000_000, 1e-4),
+                        "humanoid" => (256, 3, 1_000_000, 8e-5),
+                        _ => (256, 3, 100_000, 1e-4),
+                    };
+                    assert_eq!(
+                        (rl.batch_size, rl.nstep, rl.replay_size, rl.lr),
+                        (batch, nstep, replay, lr),
+                        "{name}"
+                    );
+                    let shared = env != "quadruped";
+                    assert_eq!(
+                        rl.replay == pbtnas_rl::config::ReplayMode::Shared,
+                        shared,
+                        "{name}"
+                    );
+                    let every = if env == "humanoid" {
+                        (1, None)
+                    } else {
+                        (2, Some(15))
+                    };
+                    assert_eq!(
+                        (cfg.exploit.every, cfg.exploit.always_from),
+                        every,
+                        "{name}"
+                    );
+                    assert_eq!((rl.eval_episodes, rl.original), (10, None), "{name}");
+                }
+            }
             seen += 1;
         }
     }
-    assert!(seen >= 23, "{seen} configs");
+    assert!(seen >= 36, "{seen} configs");
 }
 
 /// `pbtnas metrics ref-stats` then `pbtnas eval` on a tiny GAN run: the best-ever member's FID
@@ -517,4 +574,49 @@ fn eval_reports_the_best_members_fid() {
     // 6 samples make 6 splits of one image, whose score is exactly 1.
     let is = result["inception_score"]["mean"].as_f64().unwrap();
     assert!((is - 1.0).abs() < 1e-9, "{is}");
+}
+
+/// A tiny PBT-NAS run of the RL task through the binary (pixels, children made from replay-
+/// carrying parents), then `pbtnas eval` of its best member: returns and a GIF.
+#[test]
+fn rl_search_runs_and_eval_reports_returns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(
+        tmp.path(),
+        "rl/cartpole_state.yaml",
+        "population: 4\nsteps: 3\nstrategy: { parent_frac: 0.5 }\ntask:\n  obs: pixels\n  frame_stack: 3\n  image_size: 16\n  action_repeat: 8\n  frames_per_step: 1000\n  seed_frames: 500\n  batch_size: 8\n  hidden_dim: 8\n  eval_episodes: 1\n",
+    );
+    let dir = tmp.path().join("run");
+    run(&cfg, &dir);
+    let st = status_json(&dir);
+    assert_eq!(trials(&st).len(), 12);
+    // Generation 2 has children (mixed from two parents), and they trained.
+    let children: Vec<&Value> = trials(&st)
+        .iter()
+        .filter(|t| t["plan"]["kind"] == "child")
+        .collect();
+    assert!(!children.is_empty(), "{st}");
+    assert!(children.iter().all(|t| t["status"] == "done"));
+    assert!(dir.join("artifacts/videos/gen003_slot00.gif").exists());
+    let out = ok(pbtnas(&[
+        "eval",
+        dir.to_str().unwrap(),
+        "--episodes",
+        "2",
+        "--device",
+        "cpu",
+    ])
+    .output()
+    .unwrap());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("over 2 episodes"), "{text}");
+    let result: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("eval.json")).unwrap()).unwrap();
+    assert_eq!(result["returns"].as_array().unwrap().len(), 2);
+    assert_eq!(result["fitness"].as_f64().unwrap(), best_of(&st, None));
+    assert_eq!(
+        result["paper_score"].as_f64().unwrap(),
+        best_of(&st, Some(2))
+    );
+    assert!(dir.join("eval.gif").exists());
 }

@@ -119,7 +119,7 @@ fn cases() -> Vec<Case> {
         ),
         (
             "avg pool, max pool",
-            Box::new(|t: &[Tensor]| (t[0].avg_pool2d(2)? + t[0].max_pool2d(2)?.detach())),
+            Box::new(|t: &[Tensor]| t[0].avg_pool2d(2)? + t[0].max_pool2d(2)?.detach()),
             vec![randn(&[2, 4, 8, 8])],
         ),
         (

@@ -64,6 +64,7 @@ fn states() -> (MemberState, MemberState, MemberState) {
         )]
         .into(),
         meta: serde_json::json!({"iters": 5}),
+        data: map(&[("replay.rewards", t(&[1.0, 2.0]))]),
     };
     let donor = MemberState {
         weights: map(&[
@@ -81,6 +82,7 @@ fn states() -> (MemberState, MemberState, MemberState) {
         ]),
         optimizers: Default::default(),
         meta: serde_json::json!({"iters": 9}),
+        data: map(&[("replay.rewards", t(&[9.0, 9.0]))]),
     };
     let fresh = MemberState {
         weights: map(&[
@@ -142,6 +144,11 @@ fn shrink_perturb_values_are_exact() {
             "net.l2.bn.num_batches",
             "net.l2.conv.weight"
         ]
+    );
+    // Task data (a replay buffer) is the parent's, untouched by the transfer.
+    assert_eq!(
+        vals(&child.data["replay.rewards"]),
+        vals(&parent.data["replay.rewards"])
     );
     // 0.4 * donor + 0.1 * fresh, in f32 as PyTorch computes it.
     let sp = |d: f32, f: f32| d * 0.4f32 + f * 0.1f32;

@@ -39,10 +39,12 @@ pub struct RlTask {
     cfg: RlConfig,
     space: SearchSpace,
     device: Device,
-    frame_kind: ObsShape,
+    /// The shape of one stored frame.
+    frame: ObsShape,
     action_dim: usize,
     /// The run's shared pool (`replay: shared`).
     pool: Option<Mutex<Replay>>,
+    population: usize,
 }
 
 impl RlTask {
@@ -64,10 +66,10 @@ impl RlTask {
         );
         stddev(&cfg.stddev_schedule, 0)?;
         let probe = AgentEnv::new(&cfg)?;
-        let (frame_kind, action_dim) = (probe.frame_kind(), probe.action_dim());
+        let (frame, action_dim) = (probe.frame_kind(), probe.action_dim());
         let pool = (cfg.replay == ReplayMode::Shared).then(|| {
             Mutex::new(Replay::new(
-                frame_kind,
+                frame,
                 cfg.frame_stack,
                 action_dim,
                 cfg.replay_size,
@@ -77,9 +79,10 @@ impl RlTask {
             cfg,
             space,
             device: device.clone(),
-            frame_kind,
+            frame,
             action_dim,
             pool,
+            population: 1,
         };
         // Fail on a space that is not the DrQ-v2 one now, not in the first member.
         if task.cfg.original.is_none() {
@@ -107,7 +110,7 @@ impl RlTask {
     }
 
     fn spec(&self) -> AgentSpec {
-        let obs = match self.frame_kind {
+        let obs = match self.frame {
             ObsShape::Pixels { c, h, w } => ObsShape::Pixels {
                 c: c * self.cfg.frame_stack,
                 h,
@@ -131,13 +134,20 @@ impl RlTask {
         }
     }
 
+    /// The population sharing the pool (`replay: shared`): each member then keeps (and saves
+    /// with its checkpoint) only its share `replay_size / population` of its own episodes, so
+    /// the members' saved data together hold about one pool's worth.
+    pub fn with_population(mut self, population: usize) -> Self {
+        self.population = population.max(1);
+        self
+    }
+
     fn empty_replay(&self) -> Replay {
-        Replay::new(
-            self.frame_kind,
-            self.cfg.frame_stack,
-            self.action_dim,
-            self.cfg.replay_size,
-        )
+        let capacity = match self.pool {
+            Some(_) => self.cfg.replay_size.div_ceil(self.population),
+            None => self.cfg.replay_size,
+        };
+        Replay::new(self.frame, self.cfg.frame_stack, self.action_dim, capacity)
     }
 
     /// Stores a finished episode in the member's buffer and, if shared, in the pool.

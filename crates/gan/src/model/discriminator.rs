@@ -6,7 +6,7 @@ use anyhow::Result;
 use candle_core::{Tensor, D};
 use pbtnas_genome::{Genome, SearchSpace};
 use pbtnas_nn::ops::{relu, ConvParams};
-use pbtnas_nn::{spectral_norm, Init, Params};
+use pbtnas_nn::{Init, NormedWeight, Params};
 
 use super::ops::{Conv, Op};
 use super::Geometry;
@@ -72,24 +72,20 @@ impl Block {
 
 /// The SN linear head `Linear(df, 1, bias=False)` after ReLU and sum pooling.
 struct Head {
-    weight: Tensor,
-    u: Tensor,
-    v: Tensor,
+    w: NormedWeight,
 }
 
 impl Head {
     fn new(p: &Params, df: usize) -> Result<Self> {
+        let init = Init::TorchDefault { fan_in: df };
         Ok(Self {
-            weight: p.get((1, df), "weight", Init::TorchDefault { fan_in: df })?,
-            u: p.get(1, "weight_u", Init::Normal { std: 1.0 })?,
-            v: p.get(df, "weight_v", Init::Normal { std: 1.0 })?,
+            w: NormedWeight::new(p, &[1, df], init, Some(true))?,
         })
     }
 
     fn forward(&self, h: &Tensor, train: bool) -> Result<Tensor> {
         let pooled = relu(h)?.sum(D::Minus1)?.sum(D::Minus1)?;
-        let w = spectral_norm(&self.weight, &self.u, &self.v, train)?;
-        Ok(pooled.matmul(&w.t()?)?)
+        Ok(pooled.matmul(&self.w.get(train)?.t()?)?)
     }
 }
 

@@ -4,14 +4,13 @@
 use anyhow::{bail, Result};
 use candle_core::{Tensor, D};
 use pbtnas_nn::ops::{bias_add, conv2d, conv_transpose2d, relu, ConvParams};
-use pbtnas_nn::{spectral_norm, Init, Params};
+use pbtnas_nn::{Init, NormedWeight, Params};
 
 /// A 2-d convolution layer (optionally spectral-normalised), tensors `weight`, `bias`, and for
 /// SN `weight_u`, `weight_v`, as PyTorch names them.
 pub struct Conv {
-    weight: Tensor,
+    w: NormedWeight,
     bias: Option<Tensor>,
-    sn: Option<(Tensor, Tensor)>,
     p: ConvParams,
 }
 
@@ -28,42 +27,27 @@ impl Conv {
         sn: bool,
     ) -> Result<Self> {
         let fan_in = cin / conv.groups * k * k;
-        let weight = p.get(
-            (cout, cin / conv.groups, k, k),
-            "weight",
-            Init::XavierUniform {
-                fan_in,
-                fan_out: cout / conv.groups * k * k,
-                gain: 1.0,
-            },
+        let init = Init::XavierUniform {
+            fan_in,
+            fan_out: cout / conv.groups * k * k,
+            gain: 1.0,
+        };
+        let w = NormedWeight::new(
+            p,
+            &[cout, cin / conv.groups, k, k],
+            init,
+            sn.then_some(true),
         )?;
         let bias = if bias {
             Some(p.get(cout, "bias", Init::TorchDefault { fan_in })?)
         } else {
             None
         };
-        let sn = if sn {
-            Some((
-                p.get(cout, "weight_u", Init::Normal { std: 1.0 })?,
-                p.get(fan_in, "weight_v", Init::Normal { std: 1.0 })?,
-            ))
-        } else {
-            None
-        };
-        Ok(Self {
-            weight,
-            bias,
-            sn,
-            p: conv,
-        })
+        Ok(Self { w, bias, p: conv })
     }
 
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let w = match &self.sn {
-            Some((u, v)) => spectral_norm(&self.weight, u, v, train)?,
-            None => self.weight.clone(),
-        };
-        let y = conv2d(x, &w, self.p)?;
+        let y = conv2d(x, &self.w.get(train)?, self.p)?;
         Ok(match &self.bias {
             Some(b) => bias_add(&y, b)?,
             None => y,

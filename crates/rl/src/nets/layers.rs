@@ -6,7 +6,7 @@
 use anyhow::{bail, Result};
 use candle_core::Tensor;
 use pbtnas_nn::ops::{bias_add, conv2d, relu, ConvParams};
-use pbtnas_nn::{layer_norm, spectral_norm, Init, Params};
+use pbtnas_nn::{layer_norm, Init, NormedWeight, Params};
 
 /// A searched activation: `id`, `tanh`, `relu`, `swish` (SiLU).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,47 +49,12 @@ fn weight_init(rows: usize, fan_in: usize, gain: f64, sn: bool) -> Init {
     }
 }
 
-/// A weight with its power-iteration vectors `weight_u` (rows) and `weight_v` (columns) when the
-/// layer can be spectral-normed (they exist whether the norm is on or off); heads and trunks
-/// have none.
-struct NormedWeight {
-    weight: Tensor,
-    uv: Option<(Tensor, Tensor)>,
-    sn: bool,
-}
-
-impl NormedWeight {
-    /// `sn`: `None` for a layer without spectral norm, `Some(on)` for a switchable one.
-    fn new(p: &Params, shape: &[usize], init: Init, sn: Option<bool>) -> Result<Self> {
-        let rows = shape[0];
-        let cols = shape[1..].iter().product::<usize>();
-        let uv = sn
-            .map(|_| -> Result<_> {
-                Ok((
-                    p.get(rows, "weight_u", Init::Normal { std: 1.0 })?,
-                    p.get(cols, "weight_v", Init::Normal { std: 1.0 })?,
-                ))
-            })
-            .transpose()?;
-        let w = Self {
-            weight: p.get(shape, "weight", init)?,
-            uv,
-            sn: sn == Some(true),
-        };
-        if let (true, Some((u, v))) = (w.sn, &w.uv) {
-            // One power iteration at construction, as PyTorch's registration runs some: u and v
-            // are unit vectors before any forward pass that does not update them.
-            spectral_norm(&w.weight, u, v, true)?;
-        }
-        Ok(w)
-    }
-
-    fn get(&self, train: bool) -> Result<Tensor> {
-        Ok(match (&self.uv, self.sn) {
-            (Some((u, v)), true) => spectral_norm(&self.weight, u, v, train)?,
-            _ => self.weight.clone(),
-        })
-    }
+/// A switchable spectral-normed weight with one power iteration at construction when on (u and
+/// v are then unit vectors before any forward pass that does not update them).
+fn normed(p: &Params, shape: &[usize], init: Init, sn: Option<bool>) -> Result<NormedWeight> {
+    let w = NormedWeight::new(p, shape, init, sn)?;
+    w.warm_up()?;
+    Ok(w)
 }
 
 /// `nn.Linear`, optionally with a spectral-norm switch.
@@ -104,7 +69,7 @@ impl Linear {
     pub fn new(p: &Params, din: usize, dout: usize, sn: Option<bool>) -> Result<Self> {
         let init = weight_init(dout, din, 1.0, sn == Some(true));
         Ok(Self {
-            w: NormedWeight::new(p, &[dout, din], init, sn)?,
+            w: normed(p, &[dout, din], init, sn)?,
             bias: p.get(dout, "bias", Init::Const(0.0))?,
         })
     }
@@ -153,7 +118,7 @@ impl Conv {
         let fan_in = cin / conv.groups * k * k;
         let init = weight_init(cout, fan_in, 2f64.sqrt(), sn);
         Ok(Self {
-            w: NormedWeight::new(p, &[cout, cin / conv.groups, k, k], init, Some(sn))?,
+            w: normed(p, &[cout, cin / conv.groups, k, k], init, Some(sn))?,
             bias: p.get(cout, "bias", Init::Const(0.0))?,
             p: conv,
         })

@@ -1,0 +1,55 @@
+//! A weight with optional spectral normalisation: its power-iteration vectors `weight_u` (rows)
+//! and `weight_v` (columns) are created under the weight's position whenever the layer can be
+//! normalised, so the tensor names do not depend on whether the norm is on (PBT-NAS's RL code
+//! switches it per network; the GAN code has it always on where present).
+
+use candle_core::{Result, Tensor};
+
+use crate::init::{Init, Params};
+use crate::spectral_norm::spectral_norm;
+
+pub struct NormedWeight {
+    weight: Tensor,
+    uv: Option<(Tensor, Tensor)>,
+    on: bool,
+}
+
+impl NormedWeight {
+    /// The parameter `weight` of `shape` at `p`. `sn`: `None` for a layer without spectral norm,
+    /// `Some(on)` for one with the vectors (u, v ~ N(0, 1)), normalised when `on`.
+    pub fn new(p: &Params, shape: &[usize], init: Init, sn: Option<bool>) -> Result<Self> {
+        let rows = shape[0];
+        let cols = shape[1..].iter().product::<usize>();
+        let weight = p.get(shape, "weight", init)?;
+        let uv = match sn {
+            Some(_) => Some((
+                p.get(rows, "weight_u", Init::Normal { std: 1.0 })?,
+                p.get(cols, "weight_v", Init::Normal { std: 1.0 })?,
+            )),
+            None => None,
+        };
+        Ok(Self {
+            weight,
+            uv,
+            on: sn == Some(true),
+        })
+    }
+
+    /// One power iteration now (updating u and v) if the norm is on, as PyTorch's
+    /// `parametrizations.spectral_norm` runs some at registration.
+    pub fn warm_up(&self) -> Result<()> {
+        if let (true, Some((u, v))) = (self.on, &self.uv) {
+            spectral_norm(&self.weight, u, v, true)?;
+        }
+        Ok(())
+    }
+
+    /// The weight to use: `w / σ(w)` when the norm is on (one power iteration first when
+    /// `train`), else `w`.
+    pub fn get(&self, train: bool) -> Result<Tensor> {
+        match (&self.uv, self.on) {
+            (Some((u, v)), true) => spectral_norm(&self.weight, u, v, train),
+            _ => Ok(self.weight.clone()),
+        }
+    }
+}

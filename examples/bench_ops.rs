@@ -10,6 +10,7 @@ use std::time::Instant;
 use workloads::Backend;
 
 fn main() -> candle_core::Result<()> {
+    pbtnas_nn::alloc::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let opt = |flag: &str| {
         args.iter()

@@ -12,6 +12,7 @@ use pbtnas_rl::replay::Batch;
 use rand::{Rng, SeedableRng};
 
 fn main() -> anyhow::Result<()> {
+    pbtnas_nn::alloc::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let opt = |flag: &str, default: &str| {
         args.iter()
@@ -67,14 +68,19 @@ fn main() -> anyhow::Result<()> {
         next_obs: v(batch * obs_len, 0.0, 255.0),
     };
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-    agent.update(&b, 0.2, &mut rng)?;
-    device.synchronize()?;
-    let t = Instant::now();
-    for _ in 0..iters {
+    // Inside a rayon pool (RAYON_NUM_THREADS threads), as the runner's workers run members: ops
+    // called from outside a pool pay a thread wake-up each.
+    let pool = rayon::ThreadPoolBuilder::new().build()?;
+    let ms = pool.install(|| -> anyhow::Result<f64> {
         agent.update(&b, 0.2, &mut rng)?;
-    }
-    device.synchronize()?;
-    let ms = t.elapsed().as_secs_f64() * 1000.0 / iters as f64;
+        device.synchronize()?;
+        let t = Instant::now();
+        for _ in 0..iters {
+            agent.update(&b, 0.2, &mut rng)?;
+        }
+        device.synchronize()?;
+        Ok(t.elapsed().as_secs_f64() * 1000.0 / iters as f64)
+    })?;
     let params: usize = agent
         .params
         .vars()

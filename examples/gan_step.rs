@@ -9,6 +9,7 @@ mod gan_workload;
 use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {
+    pbtnas_nn::alloc::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let opt = |flag: &str, default: &str| {
         args.iter()

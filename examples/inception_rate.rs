@@ -22,6 +22,7 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
+    pbtnas_nn::alloc::keep_freed_memory();
     let Args {
         weights,
         batch,

@@ -20,6 +20,7 @@ p.add_argument("--hidden", type=int, default=1024)
 p.add_argument("--actions", type=int, default=6)
 p.add_argument("--iters", type=int, default=5)
 p.add_argument("--threads", type=int, default=2)
+p.add_argument("--label", default="pytorch", help="framework name in the output line")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 torch.manual_seed(0)
@@ -114,5 +115,5 @@ for _ in range(args.iters):
     update()
 ms = (time.perf_counter() - t) * 1000 / args.iters
 params = sum(p.numel() for m in (enc, actor, critic) for p in m.parameters())
-print(json.dumps(dict(framework="pytorch", device="cpu", batch=B, size=args.size, hidden=H, iters=args.iters,
+print(json.dumps(dict(framework=args.label, device="cpu", batch=B, size=args.size, hidden=H, iters=args.iters,
                       ms_per_update=round(ms, 3), params=params)))

@@ -143,6 +143,7 @@ enum DataCommand {
 }
 
 fn main() {
+    pbtnas_nn::alloc::keep_freed_memory();
     if let Err(e) = real_main() {
         eprintln!("error: {e:#}");
         std::process::exit(1);

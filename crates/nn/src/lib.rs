@@ -2,6 +2,7 @@
 //! inheritance with shrink-perturb, Adam with saveable state, and checkpoints.
 
 pub mod adam;
+pub mod alloc;
 pub mod checkpoint;
 pub mod device;
 pub mod inherit;

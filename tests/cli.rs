@@ -339,7 +339,7 @@ fn mistakes_get_clear_errors() {
     .unwrap();
     let e = err(pbtnas(&["run", other.to_str().unwrap()]).output().unwrap());
     assert!(
-        e.contains("unknown task kind 'diffusion' (available: regression, gan)"),
+        e.contains("unknown task kind 'diffusion' (available: regression, gan, rl)"),
         "{e}"
     );
 

@@ -143,7 +143,11 @@ enum DataCommand {
 }
 
 fn main() {
-    pbtnas_nn::alloc::keep_freed_memory();
+    // Freed memory stays in the heap for reuse (2x on large updates, crates/nn/src/alloc.rs);
+    // `PBTNAS_KEEP_FREED_MEMORY=0` leaves glibc's defaults.
+    if std::env::var("PBTNAS_KEEP_FREED_MEMORY").as_deref() != Ok("0") {
+        pbtnas_nn::alloc::keep_freed_memory();
+    }
     if let Err(e) = real_main() {
         eprintln!("error: {e:#}");
         std::process::exit(1);

@@ -109,6 +109,10 @@ impl Adam {
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
             };
+            // Gradients can carry op history (candle records ops on tensors derived from
+            // variables, e.g. through a spectral norm's σ(W)); moments built from them would chain
+            // every step's graph to the next and never be freed.
+            let g = &g.detach();
             let s = match self.state.get_mut(name) {
                 Some(s) => s,
                 None => {
@@ -126,8 +130,8 @@ impl Adam {
             };
             s.step += 1;
             let t = s.step as i32;
-            s.m = ((&s.m * c.beta1)? + (g * (1.0 - c.beta1))?)?;
-            s.v = ((&s.v * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?;
+            s.m = ((&s.m * c.beta1)? + (g * (1.0 - c.beta1))?)?.detach();
+            s.v = ((&s.v * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?.detach();
             let bc1 = 1.0 - c.beta1.powi(t);
             let bc2 = 1.0 - c.beta2.powi(t);
             let denom = ((s.v.sqrt()? / bc2.sqrt())? + c.eps)?;

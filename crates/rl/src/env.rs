@@ -51,8 +51,8 @@ impl AgentEnv {
         })
     }
 
-    /// How frames are stored.
-    pub fn frame_kind(&self) -> ObsShape {
+    /// The shape of one stored frame.
+    pub fn frame_shape(&self) -> ObsShape {
         match self {
             AgentEnv::Pixels(p) => ObsShape::Pixels {
                 c: 3,

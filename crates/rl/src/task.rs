@@ -66,7 +66,7 @@ impl RlTask {
         );
         stddev(&cfg.stddev_schedule, 0)?;
         let probe = AgentEnv::new(&cfg)?;
-        let (frame, action_dim) = (probe.frame_kind(), probe.action_dim());
+        let (frame, action_dim) = (probe.frame_shape(), probe.action_dim());
         let pool = (cfg.replay == ReplayMode::Shared).then(|| {
             Mutex::new(Replay::new(
                 frame,

@@ -19,7 +19,7 @@ pub use device::{device_name, parse_device};
 pub use inherit::{inherit, searl_weight_mutation, ShadowRule, ShrinkPerturb, Transfer};
 pub use init::{Init, Params};
 pub use layers::{batch_norm, dropout, layer_norm};
-pub use normed::NormedWeight;
+pub use normed::{NormedConv, NormedWeight};
 pub use seed::derive_seed;
 pub use spectral_norm::spectral_norm;
 pub use weights::{is_under, MemberState, WeightMap};

@@ -6,6 +6,7 @@
 use candle_core::{Result, Tensor};
 
 use crate::init::{Init, Params};
+use crate::ops::{bias_add, conv2d, ConvParams};
 use crate::spectral_norm::spectral_norm;
 
 pub struct NormedWeight {
@@ -50,6 +51,28 @@ impl NormedWeight {
         match (&self.uv, self.on) {
             (Some((u, v)), true) => spectral_norm(&self.weight, u, v, train),
             _ => Ok(self.weight.clone()),
+        }
+    }
+}
+
+/// A 2-d convolution over a [`NormedWeight`] with an optional per-channel bias; the tasks build
+/// the weight and bias with their own inits.
+pub struct NormedConv {
+    w: NormedWeight,
+    bias: Option<Tensor>,
+    p: ConvParams,
+}
+
+impl NormedConv {
+    pub fn new(w: NormedWeight, bias: Option<Tensor>, p: ConvParams) -> Self {
+        Self { w, bias, p }
+    }
+
+    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let y = conv2d(x, &self.w.get(train)?, self.p)?;
+        match &self.bias {
+            Some(b) => bias_add(&y, b),
+            None => Ok(y),
         }
     }
 }

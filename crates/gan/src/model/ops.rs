@@ -3,16 +3,12 @@
 
 use anyhow::{bail, Result};
 use candle_core::{Tensor, D};
-use pbtnas_nn::ops::{bias_add, conv2d, conv_transpose2d, relu, ConvParams};
-use pbtnas_nn::{Init, NormedWeight, Params};
+use pbtnas_nn::ops::{conv_transpose2d, relu, ConvParams};
+use pbtnas_nn::{Init, NormedConv, NormedWeight, Params};
 
 /// A 2-d convolution layer (optionally spectral-normalised), tensors `weight`, `bias`, and for
 /// SN `weight_u`, `weight_v`, as PyTorch names them.
-pub struct Conv {
-    w: NormedWeight,
-    bias: Option<Tensor>,
-    p: ConvParams,
-}
+pub struct Conv(NormedConv);
 
 impl Conv {
     /// `k × k` conv `cin → cout`; xavier-uniform weights (the GAN code's `weights_init`), PyTorch's
@@ -43,15 +39,11 @@ impl Conv {
         } else {
             None
         };
-        Ok(Self { w, bias, p: conv })
+        Ok(Self(NormedConv::new(w, bias, conv)))
     }
 
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let y = conv2d(x, &self.w.get(train)?, self.p)?;
-        Ok(match &self.bias {
-            Some(b) => bias_add(&y, b)?,
-            None => y,
-        })
+        Ok(self.0.forward(x, train)?)
     }
 }
 

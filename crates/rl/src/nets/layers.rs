@@ -5,8 +5,8 @@
 
 use anyhow::{bail, Result};
 use candle_core::Tensor;
-use pbtnas_nn::ops::{bias_add, conv2d, relu, ConvParams};
-use pbtnas_nn::{layer_norm, Init, NormedWeight, Params};
+use pbtnas_nn::ops::{relu, ConvParams};
+use pbtnas_nn::{layer_norm, Init, NormedConv, NormedWeight, Params};
 
 /// A searched activation: `id`, `tanh`, `relu`, `swish` (SiLU).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,11 +100,7 @@ impl LayerNorm {
 }
 
 /// `nn.Conv2d` with bias and optional spectral norm; orthogonal init with gain √2 unless `sn`.
-pub struct Conv {
-    w: NormedWeight,
-    bias: Tensor,
-    p: ConvParams,
-}
+pub struct Conv(NormedConv);
 
 impl Conv {
     pub fn new(
@@ -117,18 +113,13 @@ impl Conv {
     ) -> Result<Self> {
         let fan_in = cin / conv.groups * k * k;
         let init = weight_init(cout, fan_in, 2f64.sqrt(), sn);
-        Ok(Self {
-            w: normed(p, &[cout, cin / conv.groups, k, k], init, Some(sn))?,
-            bias: p.get(cout, "bias", Init::Const(0.0))?,
-            p: conv,
-        })
+        let w = normed(p, &[cout, cin / conv.groups, k, k], init, Some(sn))?;
+        let bias = p.get(cout, "bias", Init::Const(0.0))?;
+        Ok(Self(NormedConv::new(w, Some(bias), conv)))
     }
 
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        Ok(bias_add(
-            &conv2d(x, &self.w.get(train)?, self.p)?,
-            &self.bias,
-        )?)
+        Ok(self.0.forward(x, train)?)
     }
 }
 

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use pbtnas_genome::SearchSpace;
-use pbtnas_orchestrator::runner::layout;
+use pbtnas_orchestrator::progress::Output;
+use pbtnas_orchestrator::runner::{layout, GenerationHook};
 use pbtnas_orchestrator::{status, RunConfig, RunOptions, RunSummary};
 use pbtnas_task_regression::RegressionTask;
 
@@ -39,9 +40,13 @@ enum Command {
         /// Continue the run in this directory with its saved config.
         #[arg(long, conflicts_with_all = ["config", "run_dir"])]
         resume: Option<PathBuf>,
-        /// No progress output on the terminal (log.txt in the run directory still gets it).
-        #[arg(long, short)]
+        /// No progress output on the terminal (log.txt and events.jsonl in the run directory
+        /// still get it).
+        #[arg(long, short, conflicts_with = "json")]
         quiet: bool,
+        /// Progress as JSON lines on stdout (one object per event), for scripts and clusters.
+        #[arg(long)]
+        json: bool,
         /// Override a config value: `--set seed=31174 --set task.iters_per_step=200`.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
@@ -92,6 +97,43 @@ enum Command {
         /// Every trial of the run (plans, lineage, fitness) as JSON.
         #[arg(long)]
         json: bool,
+        /// Refresh every this many seconds until the run completes (Ctrl-C to leave).
+        #[arg(long, value_name = "SECONDS")]
+        watch: Option<f64>,
+    },
+    /// Static HTML report of a run (plots, lineage, best architecture, samples), the flat
+    /// exports (metrics.jsonl, population.csv, lineage.dot) and the TensorBoard files.
+    Report {
+        run_dir: PathBuf,
+        /// Report folder; default RUN_DIR/report.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Several runs side by side: mean ± std (ddof 0) per config, one-sided Wilcoxon
+    /// signed-rank test of the first config against each other one (runs paired by seed).
+    Compare {
+        #[arg(required = true)]
+        run_dirs: Vec<PathBuf>,
+        /// `best` (best-ever fitness), `final-best`, `final-median`, or `eval:<key>` from eval.json.
+        #[arg(long, default_value = "best")]
+        score: pbtnas_report::compare::Score,
+        /// The score is better when lower (e.g. `eval:fid`).
+        #[arg(long)]
+        lower_is_better: bool,
+        /// Also write compare.svg and compare.txt here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// The best-ever member for use outside the search: architecture.yaml, space.yaml and
+    /// model.safetensors.
+    Export {
+        run_dir: PathBuf,
+        /// Export the best-ever member (the only choice for now).
+        #[arg(long, required = true)]
+        best: bool,
+        /// Output folder; default RUN_DIR/export.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -161,6 +203,7 @@ fn real_main() -> Result<()> {
             run_dir,
             resume,
             quiet,
+            json,
             overrides,
             device,
         } => {
@@ -184,11 +227,20 @@ fn real_main() -> Result<()> {
             };
             let opts = RunOptions {
                 run_dir: run_dir.clone(),
-                quiet,
+                output: match (quiet, json) {
+                    (true, _) => Output::Quiet,
+                    (_, true) => Output::JsonLines,
+                    _ => Output::Text,
+                },
                 device: pbtnas_nn::parse_device(&device)?,
+                after_generation: Some(tensorboard_hook()),
             };
             share_cores(&cfg, &opts);
             let summary = run_task(&cfg, &opts)?;
+            if json {
+                // The `done` event already said it.
+                return Ok(());
+            }
             println!(
                 "best fitness {:.6} (generation {}, slot {}), best after the first step {:.6}\ngenome {}\nrun directory: {}  (see `pbtnas status {}`)",
                 summary.best.fitness.unwrap_or(f64::NAN),
@@ -219,7 +271,11 @@ fn real_main() -> Result<()> {
             },
         ),
         Command::Metrics { command, data_dir } => metrics_cmd::run(command, &data_root(data_dir)),
-        Command::Status { run_dir, json } => {
+        Command::Status {
+            run_dir,
+            json,
+            watch,
+        } => loop {
             let (trials, complete) = status::load(&run_dir)?;
             if json {
                 println!(
@@ -227,11 +283,70 @@ fn real_main() -> Result<()> {
                     serde_json::to_string_pretty(&status::to_json(&trials, complete))?
                 );
             } else {
+                if watch.is_some() {
+                    // Clear the screen and go home, then redraw.
+                    print!("\x1b[2J\x1b[H{}\n", run_dir.display());
+                }
                 print!("{}", status::table(&trials, complete));
+            }
+            match watch {
+                Some(secs) if !complete => {
+                    std::thread::sleep(std::time::Duration::from_secs_f64(secs.max(0.2)))
+                }
+                _ => return Ok(()),
+            }
+        },
+        Command::Report { run_dir, out } => {
+            let run = pbtnas_report::RunData::load(&run_dir)?;
+            let out = out.unwrap_or_else(|| run_dir.join("report"));
+            let index = pbtnas_report::html::write(&run, &out)?;
+            pbtnas_report::tensorboard::write(&run, &run_dir.join("tensorboard"))?;
+            println!(
+                "report: {}\nTensorBoard: tensorboard --logdir {}",
+                index.display(),
+                run_dir.join("tensorboard").display()
+            );
+            Ok(())
+        }
+        Command::Compare {
+            run_dirs,
+            score,
+            lower_is_better,
+            out,
+        } => {
+            let runs = run_dirs
+                .iter()
+                .map(|d| pbtnas_report::RunData::load(d))
+                .collect::<Result<Vec<_>>>()?;
+            let c = pbtnas_report::compare::compare(&runs, &score, !lower_is_better)?;
+            let table = pbtnas_report::compare::table(&c);
+            print!("{table}");
+            if let Some(out) = out {
+                std::fs::create_dir_all(&out)?;
+                std::fs::write(out.join("compare.txt"), &table)?;
+                std::fs::write(out.join("compare.svg"), pbtnas_report::compare::svg(&c)?)?;
+                println!("wrote {}", out.join("compare.svg").display());
+            }
+            Ok(())
+        }
+        Command::Export { run_dir, best, out } => {
+            debug_assert!(best);
+            let run = pbtnas_report::RunData::load(&run_dir)?;
+            let out = out.unwrap_or_else(|| run_dir.join("export"));
+            for f in pbtnas_report::best::export_best(&run, &out)? {
+                println!("wrote {}", f.display());
             }
             Ok(())
         }
     }
+}
+
+/// Refreshes `RUN_DIR/tensorboard` after each generation, so a live TensorBoard follows the run.
+fn tensorboard_hook() -> GenerationHook {
+    GenerationHook(std::sync::Arc::new(|dir: &Path| {
+        let run = pbtnas_report::RunData::load(dir)?;
+        pbtnas_report::tensorboard::write(&run, &dir.join("tensorboard"))
+    }))
 }
 
 /// On the CPU, members already train in parallel: each member's ops get `cores / workers` threads

@@ -1,16 +1,30 @@
-//! Terminal progress: a line per finished member-step and per generation, with ETA; the same
-//! lines are appended to `<run dir>/log.txt`.
+//! Progress of a run: a line per finished member-step and per generation, with ETA, on the
+//! terminal (or JSON lines, or nothing); the lines always go to `<run dir>/log.txt` and the
+//! same events as JSON to `<run dir>/events.jsonl`.
 
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// What the terminal gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Output {
+    /// Human-readable lines on stderr.
+    #[default]
+    Text,
+    /// Nothing (the files still get everything).
+    Quiet,
+    /// One JSON object per event on stdout, for scripts and cluster logs.
+    JsonLines,
+}
 
 /// Progress reporter shared by the workers.
 pub struct Progress {
     log: Mutex<Option<std::fs::File>>,
-    quiet: bool,
+    events: Mutex<Option<std::fs::File>>,
+    output: Output,
     start: Instant,
     done_here: Mutex<usize>,
 }
@@ -25,38 +39,60 @@ pub fn human_duration(secs: f64) -> String {
     }
 }
 
-impl Progress {
-    /// Reports to stderr (unless `quiet`) and to `log.txt` in `run_dir`.
-    pub fn new(run_dir: &Path, quiet: bool) -> Self {
-        let log = OpenOptions::new()
+fn append(dir: &Path, name: &str) -> Mutex<Option<std::fs::File>> {
+    Mutex::new(
+        OpenOptions::new()
             .create(true)
             .append(true)
-            .open(run_dir.join("log.txt"))
-            .ok();
+            .open(dir.join(name))
+            .ok(),
+    )
+}
+
+impl Progress {
+    /// Reports to the terminal as `output` says, and to `log.txt` and `events.jsonl` in `run_dir`.
+    pub fn new(run_dir: &Path, output: Output) -> Self {
         Self {
-            log: Mutex::new(log),
-            quiet,
+            log: append(run_dir, "log.txt"),
+            events: append(run_dir, "events.jsonl"),
+            output,
             start: Instant::now(),
             done_here: Mutex::new(0),
         }
     }
 
-    /// Prints and logs one line.
-    pub fn line(&self, text: &str) {
-        if !self.quiet {
-            eprintln!("{text}");
+    /// Reports one event: `text` for people, `fields` (an object; `event`, `time` and
+    /// `elapsed_s` are added) for tools.
+    pub fn event(&self, kind: &str, fields: serde_json::Value, text: &str) {
+        let mut obj = serde_json::json!({
+            "event": kind,
+            "time": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
+            "elapsed_s": self.start.elapsed().as_secs_f64(),
+        });
+        if let (Some(o), serde_json::Value::Object(f)) = (obj.as_object_mut(), fields) {
+            o.extend(f);
+        }
+        let json = obj.to_string();
+        match self.output {
+            Output::Text => eprintln!("{text}"),
+            Output::Quiet => {}
+            // A closed pipe (`| head`) must not stop the run.
+            Output::JsonLines => drop(writeln!(std::io::stdout().lock(), "{json}")),
         }
         if let Some(f) = self.log.lock().expect("log lock").as_mut() {
             let _ = writeln!(f, "{text}");
         }
+        if let Some(f) = self.events.lock().expect("events lock").as_mut() {
+            let _ = writeln!(f, "{json}");
+        }
     }
 
-    /// Counts a member-step finished by this process and returns the ETA for `remaining` more.
-    pub fn step_done(&self, remaining: usize) -> String {
+    /// Counts a member-step finished by this process and returns the seconds `remaining` more
+    /// will take at this pace.
+    pub fn step_done(&self, remaining: usize) -> f64 {
         let mut n = self.done_here.lock().expect("progress lock");
         *n += 1;
-        let per = self.start.elapsed().as_secs_f64() / *n as f64;
-        human_duration(per * remaining as f64)
+        self.start.elapsed().as_secs_f64() / *n as f64 * remaining as f64
     }
 
     /// Wall time since this process started the run.

@@ -18,10 +18,11 @@ use pbtnas_nn::checkpoint::{decode, encode};
 use pbtnas_nn::{derive_seed, inherit, searl_weight_mutation};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use serde_json::json;
 
 use crate::checkpoints::CheckpointDir;
 use crate::config::RunConfig;
-use crate::progress::Progress;
+use crate::progress::{human_duration, Output, Progress};
 use crate::store::{NewTrial, Outcome, RunInfo, SqliteStore, Store, Trial, TrialStatus};
 use crate::strategy::{self, MemberRecord, PlanKind, SlotPlan, WeightSource};
 use crate::task::{StepContext, Task};
@@ -45,13 +46,29 @@ pub mod layout {
     pub const ARTIFACTS: &str = "artifacts";
 }
 
+/// Called with the run directory after each finished generation (the binary refreshes the
+/// TensorBoard files there); an error is reported and the run goes on.
+#[derive(Clone)]
+pub struct GenerationHook(pub std::sync::Arc<HookFn>);
+
+/// What a [`GenerationHook`] calls.
+pub type HookFn = dyn Fn(&Path) -> Result<()> + Send + Sync;
+
+impl std::fmt::Debug for GenerationHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GenerationHook")
+    }
+}
+
 /// How to run: where, and how talkative.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     pub run_dir: PathBuf,
-    pub quiet: bool,
+    /// What the terminal gets: text, nothing, or JSON lines.
+    pub output: Output,
     /// The device the task trains on; it sets the default number of workers.
     pub device: candle_core::Device,
+    pub after_generation: Option<GenerationHook>,
 }
 
 /// What a finished run reports.
@@ -70,7 +87,7 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
         .with_context(|| format!("cannot create run directory {}", dir.display()))?;
     let store = SqliteStore::open(&dir.join(layout::STORE))?;
     let ckpts = CheckpointDir::open(dir.join(layout::CHECKPOINTS))?;
-    let progress = Progress::new(dir, opts.quiet);
+    let progress = Progress::new(dir, opts.output);
     let space = task.space();
     // The space is identified by its id, not by the path it was read from; the worker counts are
     // a property of the machine, not of the run.
@@ -89,7 +106,8 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
         None => {
             std::fs::write(dir.join(layout::CONFIG), stored_cfg.to_yaml())?;
             std::fs::write(dir.join(layout::SPACE), &info.space_yaml)?;
-            progress.line(&format!(
+            progress.event("start", json!({"run": cfg.name, "dir": dir, "population": cfg.population,
+                "steps": cfg.steps, "space": space.name, "resumed": false}), &format!(
                 "new run {} in {}: {} members x {} steps, space '{}' ({} genes, 10^{:.1} architectures)",
                 cfg.name,
                 dir.display(),
@@ -103,20 +121,27 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
         Some(stored) => {
             check_same_run(&stored, &info, dir)?;
             let requeued = store.requeue_interrupted()?;
-            progress.line(&format!(
+            progress.event(
+                "start",
+                json!({"run": cfg.name, "dir": dir, "population": cfg.population,
+                "steps": cfg.steps, "space": space.name, "resumed": true, "requeued": requeued}),
+                &format!(
                 "resuming run {} in {} at generation {} ({requeued} interrupted step(s) to redo)",
                 cfg.name,
                 dir.display(),
                 store.latest_generation()?.map_or(0, |g| g)
-            ));
+            ),
+            );
         }
     }
     let default_workers = default_workers(cfg, &opts.device);
-    progress.line(&format!(
-        "device {}, {} member(s) trained at once",
-        pbtnas_nn::device_name(&opts.device),
-        cfg.workers.unwrap_or(default_workers)
-    ));
+    let workers = cfg.workers.unwrap_or(default_workers);
+    let device = pbtnas_nn::device_name(&opts.device);
+    progress.event(
+        "device",
+        json!({"device": device, "workers": workers}),
+        &format!("device {device}, {workers} member(s) trained at once"),
+    );
     let runner = Runner {
         task,
         artifacts: dir.join(layout::ARTIFACTS),
@@ -125,6 +150,7 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
         ckpts: &ckpts,
         progress: &progress,
         default_workers,
+        opts,
     };
     runner.run()
 }
@@ -185,6 +211,7 @@ struct Runner<'a, T: Task> {
     ckpts: &'a CheckpointDir,
     progress: &'a Progress,
     default_workers: usize,
+    opts: &'a RunOptions,
 }
 
 impl<T: Task> Runner<'_, T> {
@@ -204,6 +231,16 @@ impl<T: Task> Runner<'_, T> {
             self.train_generation(g)?;
             let trials = self.store.trials(g)?;
             self.report_generation(g, &trials)?;
+            if let Some(hook) = &self.opts.after_generation {
+                if let Err(e) = (hook.0)(&self.opts.run_dir) {
+                    let message = format!("after generation {}: {e:#}", g + 1);
+                    self.progress.event(
+                        "warning",
+                        json!({"message": message}),
+                        &format!("warning: {message}"),
+                    );
+                }
+            }
             if g + 1 >= self.cfg.steps {
                 self.store.mark_complete()?;
                 self.collect_garbage(g)?;
@@ -327,8 +364,12 @@ impl<T: Task> Runner<'_, T> {
                 }
             }
             Err(e) => {
-                self.progress
-                    .line(&format!("gen {g} slot {slot}: error: {e:#}"));
+                let error = format!("{e:#}");
+                self.progress.event(
+                    "error",
+                    json!({"generation": g + 1, "slot": slot, "error": error}),
+                    &format!("gen {} slot {slot}: error: {error}", g + 1),
+                );
                 Outcome::Error(format!("{e:#}"))
             }
         };
@@ -470,8 +511,11 @@ impl<T: Task> Runner<'_, T> {
             .map(describe_plan)
             .collect();
         if !changes.is_empty() {
-            self.progress
-                .line(&format!("  next generation: {}", changes.join(", ")));
+            self.progress.event(
+                "plan",
+                json!({"generation": next + 1, "changes": changes}),
+                &format!("  next generation: {}", changes.join(", ")),
+            );
         }
         let event =
             serde_json::json!({"kind": if exploit { "exploit" } else { "continue" }, "after": g});
@@ -489,11 +533,18 @@ impl<T: Task> Runner<'_, T> {
             (TrialStatus::Done, Some(f)) => format!("fitness {f:.5}"),
             _ => "FAILED (ranked last)".to_string(),
         };
-        self.progress.line(&format!(
-            "  [gen {}/{}] slot {slot:>2} {what}  ({left} left in generation, ETA {eta})",
-            g + 1,
-            self.cfg.steps
-        ));
+        let fitness = trial.as_ref().and_then(|t| t.fitness);
+        self.progress.event(
+            "step",
+            json!({"generation": g + 1, "slot": slot, "status": status, "fitness": fitness,
+                "left_in_generation": left, "eta_s": eta}),
+            &format!(
+                "  [gen {}/{}] slot {slot:>2} {what}  ({left} left in generation, ETA {})",
+                g + 1,
+                self.cfg.steps,
+                human_duration(eta)
+            ),
+        );
     }
 
     fn report_generation(&self, g: u32, trials: &[Trial]) -> Result<()> {
@@ -518,17 +569,23 @@ impl<T: Task> Runner<'_, T> {
             .iter()
             .filter(|t| t.status == TrialStatus::Failed)
             .count();
-        self.progress.line(&format!(
-            "gen {}/{} | best {best:.5} | median {median:.5} | best ever {ever}{} | elapsed {}",
-            g + 1,
-            self.cfg.steps,
-            if failed > 0 {
-                format!(" | {failed} failed")
-            } else {
-                String::new()
-            },
-            self.progress.elapsed()
-        ));
+        let best_ever = best_trial(&all).and_then(|t| t.fitness);
+        self.progress.event(
+            "generation",
+            json!({"generation": g + 1, "steps": self.cfg.steps,
+            "best": best, "median": median, "best_ever": best_ever, "failed": failed}),
+            &format!(
+                "gen {}/{} | best {best:.5} | median {median:.5} | best ever {ever}{} | elapsed {}",
+                g + 1,
+                self.cfg.steps,
+                if failed > 0 {
+                    format!(" | {failed} failed")
+                } else {
+                    String::new()
+                },
+                self.progress.elapsed()
+            ),
+        );
         Ok(())
     }
 
@@ -571,7 +628,8 @@ impl<T: Task> Runner<'_, T> {
         let best = best_trial(&all)
             .cloned()
             .context("no member finished a step")?;
-        self.progress.line(&format!(
+        self.progress.event("done", json!({"best_fitness": best.fitness, "generation": best.spec.generation + 1,
+            "slot": best.spec.slot, "genome": best.spec.plan.genome.to_string(), "initial_best": initial_best}), &format!(
             "done: best fitness {:.5} (gen {} slot {}, genome {}); best after the first step {:.5}",
             best.fitness.unwrap_or(f64::NAN),
             best.spec.generation + 1,

@@ -25,6 +25,14 @@ fn status_word(s: TrialStatus) -> &'static str {
     }
 }
 
+/// The name serde gives a unit enum value (`child`, `done`).
+pub fn serde_name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
 /// The table of the newest generation: slot, genome, fitness, how it was made, state.
 pub fn table(trials: &[Trial], complete: bool) -> String {
     let mut out = String::new();
@@ -57,10 +65,7 @@ pub fn table(trials: &[Trial], complete: bool) -> String {
             None => "-".into(),
         };
         let genes: Vec<String> = p.replaced.iter().map(|g| g.to_string()).collect();
-        let kind = serde_json::to_value(p.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
+        let kind = serde_name(&p.kind);
         let _ = writeln!(
             out,
             "{:>4}  {:<28} {:>12}  {:<10} {:>6} {:>6}  {:<8} {}",

@@ -13,6 +13,7 @@ use pbtnas_task_regression::RegressionTask;
 
 mod eval_cmd;
 mod metrics_cmd;
+mod replay_cmd;
 
 /// The quick default: PBT-NAS over the GanHard space on the embedded sprites, ~12 min on 2 cores.
 const QUICK_CONFIG: &str = include_str!("../configs/gan/quick.yaml");
@@ -124,6 +125,27 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Retrains the best member's lineage as one model from scratch: generation by generation
+    /// the genome its line had (changed genes' layers reinitialised), or with `--final-only` its
+    /// final architecture throughout; in RUN/replay-<trial>, a run like any other.
+    Replay {
+        run_dir: PathBuf,
+        /// The member to replay (`g006_s03`); default: the best-ever one.
+        #[arg(long)]
+        trial: Option<String>,
+        /// Train the member's final architecture for the whole budget instead of its schedule.
+        #[arg(long)]
+        final_only: bool,
+        /// Run directory of the replay; default RUN/replay-<trial>[-final].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, short, conflicts_with = "json")]
+        quiet: bool,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
     /// The best-ever member for use outside the search: architecture.yaml, space.yaml and
     /// model.safetensors.
     Export {
@@ -225,34 +247,19 @@ fn real_main() -> Result<()> {
                     (cfg, dir)
                 }
             };
-            let opts = RunOptions {
-                run_dir: run_dir.clone(),
-                output: match (quiet, json) {
-                    (true, _) => Output::Quiet,
-                    (_, true) => Output::JsonLines,
-                    _ => Output::Text,
-                },
-                device: pbtnas_nn::parse_device(&device)?,
-                after_generation: Some(tensorboard_hook()),
-            };
-            share_cores(&cfg, &opts);
-            let summary = run_task(&cfg, &opts)?;
-            if json {
-                // The `done` event already said it.
-                return Ok(());
-            }
-            println!(
-                "best fitness {:.6} (generation {}, slot {}), best after the first step {:.6}\ngenome {}\nrun directory: {}  (see `pbtnas status {}`)",
-                summary.best.fitness.unwrap_or(f64::NAN),
-                summary.best.spec.generation + 1,
-                summary.best.spec.slot,
-                summary.initial_best,
-                summary.best.spec.plan.genome,
-                run_dir.display(),
-                run_dir.display()
-            );
-            Ok(())
+            launch(&cfg, &run_dir, output(quiet, json), &device).map(drop)
         }
+        Command::Replay {
+            run_dir,
+            trial,
+            final_only,
+            out,
+            quiet,
+            json,
+            device,
+        } => replay_cmd::run(&run_dir, trial.as_deref(), final_only, out, |cfg, dir| {
+            launch(cfg, dir, output(quiet, json), &device)
+        }),
         Command::Env { command } => env_command(command),
         Command::Data { command, data_dir } => data_command(command, &data_root(data_dir)),
         Command::Eval {
@@ -287,7 +294,8 @@ fn real_main() -> Result<()> {
                     // Clear the screen and go home, then redraw.
                     print!("\x1b[2J\x1b[H{}\n", run_dir.display());
                 }
-                print!("{}", status::table(&trials, complete));
+                let steps = status::planned_steps(&run_dir);
+                print!("{}", status::table(&trials, complete, steps));
             }
             match watch {
                 Some(secs) if !complete => {
@@ -339,6 +347,41 @@ fn real_main() -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// What the terminal gets from a run.
+fn output(quiet: bool, json: bool) -> Output {
+    match (quiet, json) {
+        (true, _) => Output::Quiet,
+        (_, true) => Output::JsonLines,
+        _ => Output::Text,
+    }
+}
+
+/// Runs (or resumes) a search in `run_dir` with live TensorBoard files, and prints its summary
+/// (unless the progress is JSON lines, whose `done` event says it).
+fn launch(cfg: &RunConfig, run_dir: &Path, output: Output, device: &str) -> Result<RunSummary> {
+    let opts = RunOptions {
+        run_dir: run_dir.to_path_buf(),
+        output,
+        device: pbtnas_nn::parse_device(device)?,
+        after_generation: Some(tensorboard_hook()),
+    };
+    share_cores(cfg, &opts);
+    let summary = run_task(cfg, &opts)?;
+    if output != Output::JsonLines {
+        println!(
+            "best fitness {:.6} (generation {}, slot {}), best after the first step {:.6}\ngenome {}\nrun directory: {}  (see `pbtnas status {}`)",
+            summary.best.fitness.unwrap_or(f64::NAN),
+            summary.best.spec.generation + 1,
+            summary.best.spec.slot,
+            summary.initial_best,
+            summary.best.spec.plan.genome,
+            run_dir.display(),
+            run_dir.display()
+        );
+    }
+    Ok(summary)
 }
 
 /// Refreshes `RUN_DIR/tensorboard` after each generation, so a live TensorBoard follows the run.

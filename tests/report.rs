@@ -212,6 +212,48 @@ fn report_exports_and_lineage_match_the_store() {
 }
 
 #[test]
+fn replay_retrains_the_best_line_as_one_model() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = quick_run(tmp.path(), 5);
+    let run = pbtnas_report::RunData::load(&dir).unwrap();
+    let best = pbtnas_orchestrator::runner::best_trial(&run.trials).unwrap();
+    let line: Vec<String> = pbtnas_report::history::ancestry(&run, best)
+        .iter()
+        .map(|t| t.spec.plan.genome.to_string())
+        .collect();
+    let id = pbtnas_report::run_data::trial_id(best);
+    for (flag, suffix) in [(None, ""), (Some("--final-only"), "-final")] {
+        let mut args = vec!["replay", dir.to_str().unwrap(), "-q"];
+        args.extend(flag);
+        let out = pbtnas(&args);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(&format!("searched line ({id})")), "{text}");
+        let replay =
+            pbtnas_report::RunData::load(&dir.join(format!("replay-{id}{suffix}"))).unwrap();
+        assert!(replay.complete);
+        assert_eq!((replay.generations(), replay.population()), (6, 1));
+        let genomes: Vec<String> = replay
+            .trials
+            .iter()
+            .map(|t| t.spec.plan.genome.to_string())
+            .collect();
+        if flag.is_none() {
+            assert_eq!(genomes, line, "the replay follows the line's genomes");
+        } else {
+            assert!(
+                genomes.iter().all(|g| *g == line[5]),
+                "the final architecture throughout"
+            );
+        }
+    }
+    let err = Command::new(env!("CARGO_BIN_EXE_pbtnas"))
+        .args(["replay", dir.to_str().unwrap(), "--trial", "g009_s00"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&err.stderr).contains("has no trial g009_s00"));
+}
+
+#[test]
 fn compare_tabulates_two_configs() {
     let tmp = tempfile::tempdir().unwrap();
     let a = quick_run(tmp.path(), 1);

@@ -87,6 +87,9 @@ pub enum StrategyConfig {
         #[serde(default, with = "opt_pair")]
         shrink_perturb_always: Option<ShrinkPerturb>,
     },
+    /// One member following a fixed genome schedule (`pbtnas replay` writes it): `schedule[g]`
+    /// is the genome of generation g.
+    Replay { schedule: Vec<String> },
 }
 
 fn quarter() -> f64 {
@@ -258,7 +261,10 @@ impl RunConfig {
     }
 
     fn validate(&self) -> Result<()> {
-        let single_ok = matches!(self.strategy, StrategyConfig::RandomSearch { .. });
+        let single_ok = matches!(
+            self.strategy,
+            StrategyConfig::RandomSearch { .. } | StrategyConfig::Replay { .. }
+        );
         if self.population < 2 && !(single_ok && self.population == 1) {
             bail!(
                 "population must be at least 2 (1 for random search: plain training), got {}",
@@ -308,6 +314,11 @@ impl RunConfig {
                 }
             }
             StrategyConfig::RandomSearch { .. } => {}
+            StrategyConfig::Replay { schedule } => {
+                if n != 1 || schedule.len() != self.steps as usize || self.exploit.every != 1 {
+                    bail!("replay needs population 1, a genome per step ({} given for {} steps) and exploit.every 1", schedule.len(), self.steps);
+                }
+            }
         }
         self.task_kind()?;
         Ok(())

@@ -21,7 +21,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 use crate::checkpoints::CheckpointDir;
-use crate::config::RunConfig;
+use crate::config::{RunConfig, StrategyConfig};
 use crate::progress::{human_duration, Output, Progress};
 use crate::store::{NewTrial, Outcome, RunInfo, SqliteStore, Store, Trial, TrialStatus};
 use crate::strategy::{self, MemberRecord, PlanKind, SlotPlan, WeightSource};
@@ -254,7 +254,15 @@ impl<T: Task> Runner<'_, T> {
     fn insert_initial_population(&self) -> Result<()> {
         let space = self.task.space();
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed(&[purpose::INIT_POPULATION]));
-        let genomes = ops::stratified_population(space, self.cfg.population, &mut rng);
+        let genomes = match &self.cfg.strategy {
+            StrategyConfig::Replay { schedule } => {
+                vec![strategy::replay::Replay {
+                    schedule: schedule.clone(),
+                }
+                .genome(space, 0)?]
+            }
+            _ => ops::stratified_population(space, self.cfg.population, &mut rng),
+        };
         let trials: Vec<NewTrial> = genomes
             .into_iter()
             .enumerate()
@@ -449,6 +457,7 @@ impl<T: Task> Runner<'_, T> {
             .iter()
             .map(|t| MemberRecord {
                 slot: t.spec.slot,
+                generation: t.spec.generation,
                 genome: t.spec.plan.genome.clone(),
                 fitness: if t.status == TrialStatus::Done {
                     t.fitness
@@ -677,6 +686,10 @@ pub fn describe_plan(t: &NewTrial) -> String {
             p.replaced.first().map_or(0, |g| *g)
         ),
         PlanKind::Perturbed => format!("{} sp", p.slot),
+        PlanKind::Changed => {
+            let genes: Vec<String> = p.replaced.iter().map(|g| g.to_string()).collect();
+            format!("{}<-{parent} change[{}]", p.slot, genes.join(","))
+        }
         PlanKind::Init | PlanKind::Survivor => format!("{}", p.slot),
     }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::json;
 
+use crate::progress::human_duration;
 use crate::runner::{best_trial, describe_plan, layout};
 use crate::store::{SqliteStore, Store, Trial, TrialStatus};
 
@@ -33,8 +34,56 @@ pub fn serde_name<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-/// The table of the newest generation: slot, genome, fitness, how it was made, state.
-pub fn table(trials: &[Trial], complete: bool) -> String {
+/// The run's planned number of steps, from its saved config.
+pub fn planned_steps(run_dir: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(run_dir.join(layout::CONFIG)).ok()?;
+    let cfg: serde_norway::Value = serde_norway::from_str(&text).ok()?;
+    cfg.get("steps")?.as_u64().map(|s| s as u32)
+}
+
+/// How long a trial took, or has been running.
+fn duration(t: &Trial, now: f64) -> String {
+    match (t.status, t.started_at, t.finished_at) {
+        (TrialStatus::Done | TrialStatus::Failed, Some(s), Some(f)) => human_duration(f - s),
+        (TrialStatus::Running, Some(s), _) => format!("{} so far", human_duration(now - s)),
+        _ => "-".into(),
+    }
+}
+
+/// The time left for the member-steps not done, at the pace so far: mean step time divided by
+/// the members trained at once (busy time over wall time).
+pub fn eta(trials: &[Trial], steps: u32, population: usize) -> Option<String> {
+    let done: Vec<(f64, f64)> = trials
+        .iter()
+        .filter(|t| t.status == TrialStatus::Done)
+        .filter_map(|t| Some((t.started_at?, t.finished_at?)))
+        .collect();
+    let first = done.iter().map(|d| d.0).fold(f64::INFINITY, f64::min);
+    let last = done.iter().map(|d| d.1).fold(f64::NEG_INFINITY, f64::max);
+    if done.is_empty() || last <= first {
+        return None;
+    }
+    let busy: f64 = done.iter().map(|(s, f)| f - s).sum();
+    let mean = busy / done.len() as f64;
+    let at_once = (busy / (last - first)).max(1.0);
+    let finished = trials
+        .iter()
+        .filter(|t| matches!(t.status, TrialStatus::Done | TrialStatus::Failed))
+        .count();
+    let left = (steps as usize * population).saturating_sub(finished);
+    Some(format!(
+        "ETA {} for {left} member-steps ({} each, ~{at_once:.1} at once)",
+        human_duration(left as f64 * mean / at_once),
+        human_duration(mean)
+    ))
+}
+
+/// The table of the newest generation: slot, genome, fitness, how it was made, state, time;
+/// with the planned `steps`, an ETA line while the run is not complete.
+pub fn table(trials: &[Trial], complete: bool, steps: Option<u32>) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
     let mut out = String::new();
     let Some(g) = trials.iter().map(|t| t.spec.generation).max() else {
         return "no generation yet\n".into();
@@ -52,8 +101,8 @@ pub fn table(trials: &[Trial], complete: bool) -> String {
     );
     let _ = writeln!(
         out,
-        "{:>4}  {:<28} {:>12}  {:<10} {:>6} {:>6}  {:<8} donor genes",
-        "slot", "genome", "fitness", "made by", "parent", "donor", "state"
+        "{:>4}  {:<28} {:>12}  {:<10} {:>6} {:>6}  {:<8} {:>12}  donor genes",
+        "slot", "genome", "fitness", "made by", "parent", "donor", "state", "time"
     );
     for t in trials.iter().filter(|t| t.spec.generation == g) {
         let p = &t.spec.plan;
@@ -68,7 +117,7 @@ pub fn table(trials: &[Trial], complete: bool) -> String {
         let kind = serde_name(&p.kind);
         let _ = writeln!(
             out,
-            "{:>4}  {:<28} {:>12}  {:<10} {:>6} {:>6}  {:<8} {}",
+            "{:>4}  {:<28} {:>12}  {:<10} {:>6} {:>6}  {:<8} {:>12}  {}",
             t.spec.slot,
             p.genome.to_string(),
             fitness,
@@ -76,8 +125,14 @@ pub fn table(trials: &[Trial], complete: bool) -> String {
             opt(p.parent),
             donor,
             status_word(t.status),
+            duration(t, now),
             genes.join(",")
         );
+    }
+    if let (false, Some(steps)) = (complete, steps) {
+        let line =
+            eta(trials, steps, n).unwrap_or_else(|| "ETA after the first member-step".into());
+        let _ = writeln!(out, "{line}");
     }
     if let Some(b) = best_trial(trials) {
         let _ = writeln!(

@@ -33,6 +33,7 @@ fn records(space: &SearchSpace, n: usize, seed: u64) -> (Vec<MemberRecord>, Vec<
         .enumerate()
         .map(|(slot, genome)| MemberRecord {
             slot,
+            generation: 0,
             genome,
             fitness: Some(fitness[slot]),
         })
@@ -304,6 +305,54 @@ fn random_search_keeps_everyone_and_can_shrink_perturb_all() {
         assert_eq!(t.shadows, ShadowRule::Keep);
         assert!(!t.reset_optimizer);
     }
+}
+
+#[test]
+fn replay_follows_its_schedule_and_reinitialises_changed_genes() {
+    let space = space();
+    let g = |text: &str| space.parse_genome(text).unwrap();
+    let (a, b) = ("0:010101010101", "0:010101210100");
+    let prefix = space.genome(vec![0; 12]).unwrap().to_string();
+    let prefix = &prefix[..prefix.find(':').unwrap() + 1];
+    let (a, b) = (a.replace("0:", prefix), b.replace("0:", prefix));
+    let replay = StrategyConfig::Replay {
+        schedule: vec![a.clone(), a.clone(), b.clone()],
+    };
+    let strategy = from_config(&replay);
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let rec = |generation: u32, genome: &str| MemberRecord {
+        slot: 0,
+        generation,
+        genome: g(genome),
+        fitness: Some(1.0),
+    };
+    // Generation 1 keeps the genome: the member simply carries on.
+    let plans = strategy
+        .next_generation(&[rec(0, &a)], &space, &mut rng)
+        .unwrap();
+    assert_eq!(plans[0].kind, PlanKind::Survivor);
+    assert_eq!(plans[0].genome, g(&a));
+    // Generation 2 switches genes 6 (l3.op) and 11 (l5.act): l3's layers are reinitialised.
+    let plans = strategy
+        .next_generation(&[rec(1, &a)], &space, &mut rng)
+        .unwrap();
+    let p = &plans[0];
+    assert_eq!(
+        (p.kind, p.parent, p.donor),
+        (PlanKind::Changed, Some(0), Some(WeightSource::Fresh))
+    );
+    assert_eq!(p.genome, g(&b));
+    assert_eq!(p.replaced, vec![6, 11]);
+    let t = p.transfer.as_ref().unwrap();
+    assert_eq!(t.positions, vec!["net.l3".to_string()]);
+    assert_eq!(t.rule, ShrinkPerturb::REINIT);
+    // Past the schedule, or with more than one member: a clear error.
+    assert!(strategy
+        .next_generation(&[rec(2, &b)], &space, &mut rng)
+        .is_err());
+    assert!(strategy
+        .next_generation(&[rec(0, &a), rec(0, &a)], &space, &mut rng)
+        .is_err());
 }
 
 #[test]

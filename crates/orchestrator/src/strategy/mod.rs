@@ -2,6 +2,7 @@
 
 pub mod pbt_nas;
 pub mod random_search;
+pub mod replay;
 pub mod searl;
 pub mod selection;
 
@@ -17,6 +18,8 @@ use crate::config::StrategyConfig;
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemberRecord {
     pub slot: usize,
+    /// The (0-based) generation of the step this record ends.
+    pub generation: u32,
     pub genome: Genome,
     /// Fitness after the step; `None` if the step failed (ranked last).
     pub fitness: Option<f64>,
@@ -50,6 +53,8 @@ pub enum PlanKind {
     ArchMutation,
     /// Random search with shrink-perturb of the whole member.
     Perturbed,
+    /// Replay: genes switched to the schedule's next genome, their layers reinitialised.
+    Changed,
 }
 
 /// The member a slot holds in the next generation, and how its starting state is built:
@@ -97,7 +102,7 @@ pub trait Strategy {
 
 /// The strategy a config names.
 pub fn from_config(cfg: &StrategyConfig) -> Box<dyn Strategy + Send + Sync> {
-    match *cfg {
+    match cfg.clone() {
         StrategyConfig::PbtNas {
             mix_prob,
             parent_frac,
@@ -123,5 +128,6 @@ pub fn from_config(cfg: &StrategyConfig) -> Box<dyn Strategy + Send + Sync> {
         } => Box::new(random_search::RandomSearch {
             shrink_perturb_always,
         }),
+        StrategyConfig::Replay { schedule } => Box::new(replay::Replay { schedule }),
     }
 }

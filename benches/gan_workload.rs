@@ -51,6 +51,7 @@ pub fn step(task: &GanTask, member: &mut Member, seed: u64) -> anyhow::Result<()
         slot: 0,
         seed,
         artifacts: std::env::temp_dir(),
+        progress: Default::default(),
     };
     pool.install(|| task.train_step(member, &ctx))?;
     Ok(())

@@ -12,6 +12,7 @@ use anyhow::{bail, Context, Result};
 use pbtnas_gan::GanTask;
 use pbtnas_genome::SearchSpace;
 use pbtnas_orchestrator::checkpoints::CheckpointDir;
+use pbtnas_orchestrator::progress::count_bar;
 use pbtnas_orchestrator::runner::layout;
 use pbtnas_orchestrator::store::Trial;
 use pbtnas_orchestrator::{status, RunConfig, Task};
@@ -146,14 +147,10 @@ fn gan(
         best.fitness.expect("filtered")
     );
     let started = Instant::now();
-    let (fid, is) = task.sample_metrics(&member, samples, seed, |done| {
-        let rate = done as f64 / started.elapsed().as_secs_f64();
-        eprint!(
-            "\r  {done}/{samples} images, {rate:.1}/s, ETA {:.0} s   ",
-            (samples - done) as f64 / rate
-        );
-    })?;
-    eprintln!();
+    let bar = count_bar(samples as u64, "  FID images");
+    let (fid, is) =
+        task.sample_metrics(&member, samples, seed, |done| bar.set_position(done as u64))?;
+    bar.finish();
     let result = serde_json::json!({
         "fid": fid, "samples": samples,
         "inception_score": is.map(|(mean, std)| serde_json::json!({"mean": mean, "std": std, "splits": samples.min(10)})),

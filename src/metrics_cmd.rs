@@ -1,7 +1,6 @@
 //! `pbtnas metrics`: converting the Inception weights and computing reference statistics.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use anyhow::{Context, Result};
 use candle_core::Tensor;
@@ -9,6 +8,7 @@ use clap::Subcommand;
 use pbtnas_metrics::{
     inception, ref_stats_path, weights, weights_path, Inception, StatsAccumulator,
 };
+use pbtnas_orchestrator::progress::count_bar;
 
 #[derive(Subcommand)]
 pub enum MetricsCommand {
@@ -55,7 +55,7 @@ pub fn run(command: MetricsCommand, data_dir: &Path) -> Result<()> {
             let set = pbtnas_data::load(&dataset, data_dir, size)?.to_rgb();
             let n = limit.unwrap_or(set.len()).min(set.len());
             let mut acc = StatsAccumulator::new(inception::FEATURES);
-            let started = Instant::now();
+            let bar = count_bar(n as u64, &dataset);
             for start in (0..n).step_by(batch.max(1)) {
                 let idx: Vec<usize> = (start..(start + batch).min(n)).collect();
                 let pixels: Vec<f32> = idx
@@ -65,14 +65,9 @@ pub fn run(command: MetricsCommand, data_dir: &Path) -> Result<()> {
                 let images = Tensor::from_vec(pixels, (idx.len(), set.c, set.h, set.w), &device)?;
                 let feats = net.features(&images)?.flatten_all()?.to_vec1::<f32>()?;
                 acc.add(&feats)?;
-                let done = acc.count();
-                let rate = done as f64 / started.elapsed().as_secs_f64();
-                eprint!(
-                    "\r{dataset}: {done}/{n} images, {rate:.1}/s, ETA {:.0} s   ",
-                    (n - done) as f64 / rate
-                );
+                bar.set_position(acc.count() as u64);
             }
-            eprintln!();
+            bar.finish();
             let out = ref_stats_path(data_dir, &dataset);
             std::fs::create_dir_all(out.parent().expect("parent"))?;
             acc.finish()?

@@ -368,6 +368,7 @@ impl Task for GanTask {
             .filter(|(n, _)| m.ema.contains_key(n))
             .collect();
         for it in 0..self.iters {
+            ctx.progress.set(it as u64, self.iters as u64);
             let seed = ctx.seed.wrapping_add(it as u64 * 7919);
             let real = Tensor::from_vec(
                 batches.next_batch(),

@@ -15,6 +15,7 @@ fn a_member_trains_evaluates_and_round_trips() {
         slot: 3,
         seed: 9,
         artifacts: art.clone(),
+        progress: Default::default(),
     };
     let mut m = task.init(&genome, 1).unwrap();
     let before = task.save(&m).unwrap();
@@ -86,6 +87,7 @@ fn a_member_on_cuda_matches_the_cpu() {
         slot: 0,
         seed: 5,
         artifacts: tempfile_dir(),
+        progress: Default::default(),
     };
     let mut results = Vec::new();
     for task in [&cpu_task, &gpu_task] {
@@ -181,6 +183,7 @@ fn fid_fitness_reads_weights_and_reference_statistics() {
         slot: 0,
         seed: 3,
         artifacts: dir.clone(),
+        progress: Default::default(),
     };
     let eval = task.evaluate(&mut m, &ctx).unwrap();
     let fid = eval.metrics["eval/fid"];

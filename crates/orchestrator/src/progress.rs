@@ -1,12 +1,15 @@
 //! Progress of a run: a line per finished member-step and per generation, with ETA, on the
 //! terminal (or JSON lines, or nothing); the lines always go to `<run dir>/log.txt` and the
-//! same events as JSON to `<run dir>/events.jsonl`.
+//! same events as JSON to `<run dir>/events.jsonl`. On a terminal, a bar per member being
+//! trained shows how far its step is.
 
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// What the terminal gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -20,8 +23,44 @@ pub enum Output {
     JsonLines,
 }
 
+/// A member-step's progress handle: a bar on a terminal, nothing otherwise (the default).
+#[derive(Debug, Clone, Default)]
+pub struct StepProgress(Option<ProgressBar>);
+
+impl StepProgress {
+    /// `done` of `total` units (iterations, frames) trained.
+    pub fn set(&self, done: u64, total: u64) {
+        if let Some(b) = &self.0 {
+            b.set_length(total);
+            b.set_position(done);
+        }
+    }
+
+    /// Training is over; the member is being evaluated.
+    pub fn evaluating(&self) {
+        if let Some(b) = &self.0 {
+            b.set_position(b.length().unwrap_or(0));
+            b.set_prefix("evaluating");
+        }
+    }
+}
+
+/// A bar for a count of things (images, episodes) with rate and ETA, drawn on stderr only when
+/// it is a terminal.
+pub fn count_bar(total: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:32}] {pos}/{len} {per_sec} ETA {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    bar
+}
+
 /// Progress reporter shared by the workers.
 pub struct Progress {
+    bars: Option<MultiProgress>,
     log: Mutex<Option<std::fs::File>>,
     events: Mutex<Option<std::fs::File>>,
     output: Output,
@@ -52,7 +91,9 @@ fn append(dir: &Path, name: &str) -> Mutex<Option<std::fs::File>> {
 impl Progress {
     /// Reports to the terminal as `output` says, and to `log.txt` and `events.jsonl` in `run_dir`.
     pub fn new(run_dir: &Path, output: Output) -> Self {
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
         Self {
+            bars: (output == Output::Text && terminal).then(MultiProgress::new),
             log: append(run_dir, "log.txt"),
             events: append(run_dir, "events.jsonl"),
             output,
@@ -74,7 +115,10 @@ impl Progress {
         }
         let json = obj.to_string();
         match self.output {
-            Output::Text => eprintln!("{text}"),
+            Output::Text => match &self.bars {
+                Some(bars) => drop(bars.println(text)),
+                None => eprintln!("{text}"),
+            },
             Output::Quiet => {}
             // A closed pipe (`| head`) must not stop the run.
             Output::JsonLines => drop(writeln!(std::io::stdout().lock(), "{json}")),
@@ -84,6 +128,32 @@ impl Progress {
         }
         if let Some(f) = self.events.lock().expect("events lock").as_mut() {
             let _ = writeln!(f, "{json}");
+        }
+    }
+
+    /// A bar for one member-step (`label`: which), shown while the returned handle's step runs;
+    /// no bar unless the terminal gets text.
+    pub fn step_bar(&self, label: String) -> StepProgress {
+        StepProgress(self.bars.as_ref().map(|bars| {
+            let bar = bars.add(ProgressBar::new(1));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "  {msg} {prefix:10} [{bar:30}] {pos}/{len} ETA {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_message(label);
+            bar.set_prefix("training");
+            bar
+        }))
+    }
+
+    /// Removes a member-step's bar.
+    pub fn step_end(&self, step: &StepProgress) {
+        if let (Some(bars), Some(bar)) = (&self.bars, &step.0) {
+            bar.finish_and_clear();
+            bars.remove(bar);
         }
     }
 

@@ -433,9 +433,17 @@ impl<T: Task> Runner<'_, T> {
             slot: spec.slot,
             seed: spec.train_seed,
             artifacts: self.artifacts.clone(),
+            progress: self.progress.step_bar(format!(
+                "gen {} slot {:>2}",
+                spec.generation + 1,
+                spec.slot
+            )),
         };
-        let mut metrics = task.train_step(&mut member, &ctx)?;
-        let eval = task.evaluate(&mut member, &ctx)?;
+        let trained = task.train_step(&mut member, &ctx);
+        ctx.progress.evaluating();
+        let evaluated = trained.and_then(|m| Ok((m, task.evaluate(&mut member, &ctx)?)));
+        self.progress.step_end(&ctx.progress);
+        let (mut metrics, eval) = evaluated?;
         if eval.fitness.is_nan() {
             bail!("fitness is NaN");
         }

@@ -20,6 +20,8 @@ pub struct StepContext {
     pub seed: u64,
     /// Folder for the step's artifacts (sample grids, videos): `<run dir>/artifacts`.
     pub artifacts: std::path::PathBuf,
+    /// Where the step reports how far it is (a progress bar on a terminal, or nothing).
+    pub progress: crate::progress::StepProgress,
 }
 
 /// A member's fitness (higher is better) and the metrics behind it.

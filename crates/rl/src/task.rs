@@ -296,7 +296,9 @@ impl Task for RlTask {
         let (mut info, mut n_updates) = (crate::agent::UpdateInfo::default(), 0u64);
         let mut obs = Vec::new();
         let started = Instant::now();
-        for _ in 0..c.frames_per_step / c.action_repeat as u64 {
+        let agent_steps = c.frames_per_step / c.action_repeat as u64;
+        for i in 0..agent_steps {
+            ctx.progress.set(i, agent_steps);
             let t0 = Instant::now();
             let action: Vec<f32> = if m.steps < c.expl_steps {
                 (0..self.action_dim)

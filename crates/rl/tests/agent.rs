@@ -316,6 +316,7 @@ fn a_task_step_collects_episodes_updates_and_round_trips_through_save() {
         slot: 0,
         seed: 11,
         artifacts: dir.path().to_path_buf(),
+        progress: Default::default(),
     };
     let metrics = task.train_step(&mut m, &ctx).unwrap();
     // 2000 frames at repeat 8: 250 agent steps, two 125-step episodes; an update at every even
@@ -355,6 +356,7 @@ fn pixel_evaluation_writes_a_gif() {
         slot: 4,
         seed: 3,
         artifacts: dir.path().to_path_buf(),
+        progress: Default::default(),
     };
     let eval = task.evaluate(&mut m, &ctx).unwrap();
     assert!(eval.fitness.is_finite());

@@ -147,7 +147,8 @@ impl Task for RegressionTask {
         let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
         let n = self.data.train.x.dim(0)? as u32;
         let mut last = 0.0;
-        for _ in 0..self.cfg.iters_per_step {
+        for i in 0..self.cfg.iters_per_step {
+            ctx.progress.set(i as u64, self.cfg.iters_per_step as u64);
             let idx: Vec<u32> = (0..self.cfg.batch_size)
                 .map(|_| rng.random_range(0..n))
                 .collect();

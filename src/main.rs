@@ -41,19 +41,22 @@ enum Command {
         /// Continue the run in this directory with its saved config.
         #[arg(long, conflicts_with_all = ["config", "run_dir"])]
         resume: Option<PathBuf>,
-        /// No progress output on the terminal (log.txt and events.jsonl in the run directory
-        /// still get it).
-        #[arg(long, short, conflicts_with = "json")]
-        quiet: bool,
-        /// Progress as JSON lines on stdout (one object per event), for scripts and clusters.
-        #[arg(long)]
-        json: bool,
         /// Override a config value: `--set seed=31174 --set task.iters_per_step=200`.
         #[arg(long = "set", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
-        /// `auto` (a CUDA GPU if built with `--features cuda` and one is present), `cpu`, `cuda:N`.
-        #[arg(long, default_value = "auto")]
-        device: String,
+        #[command(flatten)]
+        launch: LaunchArgs,
+    },
+    /// Join a run as one more worker process: lease member-steps from the run's store and train
+    /// them until the run completes. Start as many as the machine holds (`pbtnas run` is one);
+    /// any of them can be killed at any time.
+    Worker {
+        run_dir: PathBuf,
+        /// Members this process trains at once (default: as `pbtnas run` would).
+        #[arg(long)]
+        workers: Option<usize>,
+        #[command(flatten)]
+        launch: LaunchArgs,
     },
     /// Environments: list them, or run one with a random policy.
     Env {
@@ -139,12 +142,8 @@ enum Command {
         /// Run directory of the replay; default RUN/replay-<trial>[-final].
         #[arg(long)]
         out: Option<PathBuf>,
-        #[arg(long, short, conflicts_with = "json")]
-        quiet: bool,
-        #[arg(long)]
-        json: bool,
-        #[arg(long, default_value = "auto")]
-        device: String,
+        #[command(flatten)]
+        launch: LaunchArgs,
     },
     /// The best-ever member for use outside the search: architecture.yaml, space.yaml and
     /// model.safetensors.
@@ -157,6 +156,25 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+}
+
+/// How a process that trains members runs: its output, its device, its leases.
+#[derive(clap::Args, Clone)]
+struct LaunchArgs {
+    /// No progress output on the terminal (log.txt and events.jsonl in the run directory
+    /// still get it).
+    #[arg(long, short, conflicts_with = "json")]
+    quiet: bool,
+    /// Progress as JSON lines on stdout (one object per event), for scripts and clusters.
+    #[arg(long)]
+    json: bool,
+    /// `auto` (a CUDA GPU if built with `--features cuda` and one is present), `cpu`, `cuda:N`.
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// Seconds a worker's claim on a member-step lasts unless renewed (every quarter of it):
+    /// a killed worker's step is taken over by another worker after this long.
+    #[arg(long, default_value_t = 60.0)]
+    lease_seconds: f64,
 }
 
 #[derive(Subcommand)]
@@ -224,10 +242,8 @@ fn real_main() -> Result<()> {
             config,
             run_dir,
             resume,
-            quiet,
-            json,
             overrides,
-            device,
+            launch: how,
         } => {
             let (cfg, run_dir) = match (config, resume) {
                 (_, Some(dir)) => {
@@ -247,18 +263,27 @@ fn real_main() -> Result<()> {
                     (cfg, dir)
                 }
             };
-            launch(&cfg, &run_dir, output(quiet, json), &device).map(drop)
+            launch(&cfg, &run_dir, &how).map(drop)
+        }
+        Command::Worker {
+            run_dir,
+            workers,
+            launch: how,
+        } => {
+            let mut cfg = RunConfig::from_file_with(&run_dir.join(layout::CONFIG), &[])
+                .with_context(|| format!("{} is not a run directory", run_dir.display()))?;
+            cfg.space = Some(run_dir.join(layout::SPACE));
+            cfg.workers = workers;
+            launch(&cfg, &run_dir, &how).map(drop)
         }
         Command::Replay {
             run_dir,
             trial,
             final_only,
             out,
-            quiet,
-            json,
-            device,
+            launch: how,
         } => replay_cmd::run(&run_dir, trial.as_deref(), final_only, out, |cfg, dir| {
-            launch(cfg, dir, output(quiet, json), &device)
+            launch(cfg, dir, &how)
         }),
         Command::Env { command } => env_command(command),
         Command::Data { command, data_dir } => data_command(command, &data_root(data_dir)),
@@ -349,22 +374,19 @@ fn real_main() -> Result<()> {
     }
 }
 
-/// What the terminal gets from a run.
-fn output(quiet: bool, json: bool) -> Output {
-    match (quiet, json) {
+/// Runs (or resumes) a search in `run_dir` with live TensorBoard files, and prints its summary
+/// (unless the progress is JSON lines, whose `done` event says it).
+fn launch(cfg: &RunConfig, run_dir: &Path, how: &LaunchArgs) -> Result<RunSummary> {
+    let output = match (how.quiet, how.json) {
         (true, _) => Output::Quiet,
         (_, true) => Output::JsonLines,
         _ => Output::Text,
-    }
-}
-
-/// Runs (or resumes) a search in `run_dir` with live TensorBoard files, and prints its summary
-/// (unless the progress is JSON lines, whose `done` event says it).
-fn launch(cfg: &RunConfig, run_dir: &Path, output: Output, device: &str) -> Result<RunSummary> {
+    };
     let opts = RunOptions {
+        lease_seconds: how.lease_seconds,
         run_dir: run_dir.to_path_buf(),
         output,
-        device: pbtnas_nn::parse_device(device)?,
+        device: pbtnas_nn::parse_device(&how.device)?,
         after_generation: Some(tensorboard_hook()),
     };
     share_cores(cfg, &opts);

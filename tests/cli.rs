@@ -195,7 +195,9 @@ fn killed_run_resumes_to_the_same_population_and_lineage() {
             .iter()
             .map(|t| {
                 let mut t = t.clone();
+                // How many tries and which process: the only things allowed to differ.
                 t.as_object_mut().unwrap().remove("attempts");
+                t.as_object_mut().unwrap().remove("worker");
                 t
             })
             .collect()

@@ -16,6 +16,9 @@ pub struct CheckpointDir {
 
 const EXT: &str = "safetensors";
 
+/// Age after which a file no trial refers to is an orphan.
+pub const ORPHAN_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 impl CheckpointDir {
     /// Opens (creating) the folder.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
@@ -64,20 +67,37 @@ impl CheckpointDir {
         Ok(bytes)
     }
 
-    /// Deletes every checkpoint (and stale temp file) not in `keep`; returns how many.
-    pub fn retain(&self, keep: &HashSet<String>) -> Result<usize> {
+    /// Deletes the checkpoints the store refers to (`referenced`) but no longer needs (not in
+    /// `keep`), and files no trial refers to that are older than [`ORPHAN_AGE`]: temp files and
+    /// checkpoints of workers killed before they committed. Younger unreferenced files may be
+    /// another worker's step about to be committed, so they stay. Returns how many went.
+    pub fn retain(&self, keep: &HashSet<String>, referenced: &HashSet<String>) -> Result<usize> {
         let mut removed = 0;
         for entry in std::fs::read_dir(&self.root)? {
-            let path = entry?.path();
+            let entry = entry?;
+            let path = entry.path();
             let name = path
                 .file_name()
                 .and_then(|n| n.to_str())
                 .unwrap_or_default();
-            let stale_tmp = name.starts_with('.') && name.ends_with(".tmp");
-            let unreferenced = Path::new(name).extension().is_some_and(|e| e == EXT)
-                && !keep.contains(name.trim_end_matches(&format!(".{EXT}")));
-            if stale_tmp || unreferenced {
-                std::fs::remove_file(&path)?;
+            let sha = Path::new(name)
+                .extension()
+                .is_some_and(|e| e == EXT)
+                .then(|| name.trim_end_matches(&format!(".{EXT}")));
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > ORPHAN_AGE));
+            let drop = match sha {
+                Some(sha) if referenced.contains(sha) => !keep.contains(sha),
+                _ => old && !sha.is_some_and(|s| keep.contains(s)),
+            };
+            if drop {
+                match std::fs::remove_file(&path) {
+                    // Another worker's collection got there first.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    r => r?,
+                }
                 removed += 1;
             }
         }

@@ -69,6 +69,9 @@ pub struct RunOptions {
     /// The device the task trains on; it sets the default number of workers.
     pub device: candle_core::Device,
     pub after_generation: Option<GenerationHook>,
+    /// Seconds a worker's claim on a member-step lasts unless renewed (every quarter of it while
+    /// training); a killed worker's step goes to another worker after this long.
+    pub lease_seconds: f64,
 }
 
 /// What a finished run reports.
@@ -120,7 +123,7 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
         }
         Some(stored) => {
             check_same_run(&stored, &info, dir)?;
-            let requeued = store.requeue_interrupted()?;
+            let requeued = release_dead_local_workers(&store)?;
             progress.event(
                 "start",
                 json!({"run": cfg.name, "dir": dir, "population": cfg.population,
@@ -151,6 +154,7 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
         progress: &progress,
         default_workers,
         opts,
+        finishing: Mutex::new(()),
     };
     runner.run()
 }
@@ -212,6 +216,8 @@ struct Runner<'a, T: Task> {
     progress: &'a Progress,
     default_workers: usize,
     opts: &'a RunOptions,
+    /// Held while a worker of this process finishes a generation.
+    finishing: Mutex<()>,
 }
 
 impl<T: Task> Runner<'_, T> {
@@ -219,36 +225,104 @@ impl<T: Task> Runner<'_, T> {
         derive_seed(self.cfg.seed, path)
     }
 
+    /// Trains with this process's workers until the run is complete; other processes may work
+    /// on the same store at the same time.
     fn run(&self) -> Result<RunSummary> {
         if self.store.latest_generation()?.is_none() {
             self.insert_initial_population()?;
         }
+        let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(Vec::new());
+        let workers = self.cfg.workers.unwrap_or(self.default_workers).max(1);
+        // Each worker runs its member's ops on its own thread pool, a share of the cores: a
+        // shared pool would serialise the workers' parallel ops, and calling into a pool from
+        // outside costs a thread wake-up per op.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = (cores / workers).max(1);
+        std::thread::scope(|s| {
+            for i in 0..workers {
+                let errors = &errors;
+                s.spawn(move || {
+                    let result = rayon::ThreadPoolBuilder::new()
+                        .num_threads(threads)
+                        .build()
+                        .map_err(anyhow::Error::from)
+                        .and_then(|pool| pool.install(|| self.work(&worker_id(i))));
+                    if let Err(e) = result {
+                        errors.lock().expect("errors").push(e);
+                    }
+                });
+            }
+        });
+        if let Some(e) = errors.into_inner().expect("errors").into_iter().next() {
+            return Err(e);
+        }
+        let last = self
+            .store
+            .latest_generation()?
+            .expect("generation 0 exists");
+        self.summary(last)
+    }
+
+    /// One worker's loop: lease a member-step of the newest generation and train it; when the
+    /// generation is finished, plan the next one (or complete the run); when the others are
+    /// still training the last steps of a generation, wait.
+    fn work(&self, me: &str) -> Result<()> {
+        let ttl = self.opts.lease_seconds;
         loop {
+            if self.store.is_complete()? {
+                return Ok(());
+            }
             let g = self
                 .store
                 .latest_generation()?
                 .expect("generation 0 exists");
-            self.train_generation(g)?;
-            let trials = self.store.trials(g)?;
-            self.report_generation(g, &trials)?;
-            if let Some(hook) = &self.opts.after_generation {
-                if let Err(e) = (hook.0)(&self.opts.run_dir) {
-                    let message = format!("after generation {}: {e:#}", g + 1);
-                    self.progress.event(
-                        "warning",
-                        json!({"message": message}),
-                        &format!("warning: {message}"),
-                    );
+            if let Some(trial) = self.store.lease_trial(g, me, ttl, self.cfg.max_attempts)? {
+                let slot = trial.spec.slot;
+                if let Some(status) = self.run_trial(&trial, me)? {
+                    if status != TrialStatus::Pending {
+                        self.report_trial(g, slot, status);
+                    }
                 }
+                continue;
             }
-            if g + 1 >= self.cfg.steps {
-                self.store.mark_complete()?;
-                self.collect_garbage(g)?;
-                return self.summary(g);
+            let trials = self.store.trials(g)?;
+            if trials
+                .iter()
+                .all(|t| matches!(t.status, TrialStatus::Done | TrialStatus::Failed))
+            {
+                self.finish_generation(g, &trials)?;
+            } else {
+                std::thread::sleep(std::time::Duration::from_secs_f64(
+                    (ttl / 20.0).clamp(0.05, 1.0),
+                ));
             }
-            self.plan_next_generation(g, &trials)?;
-            self.collect_garbage(g)?;
         }
+    }
+
+    /// Generation `g` is finished: reports it, then plans the next generation or completes the
+    /// run. Several workers can get here; one per process reports, and the store keeps one plan.
+    fn finish_generation(&self, g: u32, trials: &[Trial]) -> Result<()> {
+        let _one = self.finishing.lock().expect("finishing lock");
+        if self.store.latest_generation()? != Some(g) || self.store.is_complete()? {
+            return Ok(());
+        }
+        self.report_generation(g, trials)?;
+        if let Some(hook) = &self.opts.after_generation {
+            if let Err(e) = (hook.0)(&self.opts.run_dir) {
+                let message = format!("after generation {}: {e:#}", g + 1);
+                self.progress.event(
+                    "warning",
+                    json!({"message": message}),
+                    &format!("warning: {message}"),
+                );
+            }
+        }
+        if g + 1 >= self.cfg.steps {
+            self.store.mark_complete()?;
+        } else {
+            self.plan_next_generation(g, trials)?;
+        }
+        self.collect_garbage(g)
     }
 
     fn insert_initial_population(&self) -> Result<()> {
@@ -287,81 +361,34 @@ impl<T: Task> Runner<'_, T> {
             .collect();
         self.store
             .insert_generation(0, &trials, &serde_json::json!({"kind": "init"}))
+            .map(drop)
     }
 
-    /// Trains every unfinished trial of generation `g` on `workers` threads.
-    fn train_generation(&self, g: u32) -> Result<()> {
-        let todo: Vec<Trial> = self
-            .store
-            .trials(g)?
-            .into_iter()
-            .filter(|t| matches!(t.status, TrialStatus::Pending | TrialStatus::Running))
-            .collect();
-        if todo.is_empty() {
-            return Ok(());
-        }
-        let queue = Mutex::new(todo);
-        let left = Mutex::new(queue.lock().expect("queue").len());
-        let errors: Mutex<Vec<anyhow::Error>> = Mutex::new(Vec::new());
-        let workers = self.cfg.workers.unwrap_or(self.default_workers).max(1);
-        // Each worker runs its member's ops on its own thread pool, a share of the cores: a
-        // shared pool would serialise the workers' parallel ops, and calling into a pool from
-        // outside costs a thread wake-up per op.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let threads = (cores / workers).max(1);
-        std::thread::scope(|s| {
-            for _ in 0..workers {
-                s.spawn(
-                    || match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
-                        Ok(pool) => pool.install(|| self.work(g, &queue, &left, &errors)),
-                        Err(e) => errors.lock().expect("errors").push(e.into()),
-                    },
-                );
-            }
-        });
-        match errors.into_inner().expect("errors").into_iter().next() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-
-    /// One worker's loop: takes trials of generation `g` off the queue until it is empty.
-    fn work(
-        &self,
-        g: u32,
-        queue: &Mutex<Vec<Trial>>,
-        left: &Mutex<usize>,
-        errors: &Mutex<Vec<anyhow::Error>>,
-    ) {
-        let remaining_later = (self.cfg.steps - g - 1) as usize * self.cfg.population;
-        loop {
-            let Some(trial) = queue.lock().expect("queue").pop() else {
-                break;
-            };
-            match self.run_trial(&trial) {
-                // Failed, will be retried after the others.
-                Ok(TrialStatus::Pending) => queue.lock().expect("queue").insert(0, trial),
-                Ok(status) => {
-                    let mut l = left.lock().expect("left");
-                    *l -= 1;
-                    self.report_trial(g, trial.spec.slot, status, *l, remaining_later);
-                }
-                Err(e) => {
-                    errors.lock().expect("errors").push(e);
-                    break;
-                }
-            }
-        }
-    }
-
-    /// Runs one trial and records its outcome. Errors of the task (and panics) are recorded in
-    /// the store; only store/IO failures are returned.
-    fn run_trial(&self, trial: &Trial) -> Result<TrialStatus> {
+    /// Runs one leased trial, renewing the lease while it trains, and records its outcome:
+    /// the new status, or `None` if the lease was lost meanwhile. Errors of the task (and
+    /// panics) are recorded in the store; only store/IO failures are returned.
+    fn run_trial(&self, trial: &Trial, me: &str) -> Result<Option<TrialStatus>> {
         let (g, slot) = (trial.spec.generation, trial.spec.slot);
-        self.store.start_trial(g, slot)?;
         let started = Instant::now();
-        let result = catch_unwind(AssertUnwindSafe(|| self.execute(trial)))
-            .unwrap_or_else(|p| Err(anyhow!("panicked: {}", panic_message(&p))));
+        let ttl = self.opts.lease_seconds;
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let result = std::thread::scope(|s| {
+            s.spawn(|| {
+                let mut last = Instant::now();
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    if last.elapsed().as_secs_f64() >= ttl / 4.0 {
+                        // A failed renewal is retried; the lease has three more quarters to go.
+                        let _ = self.store.renew_lease(g, slot, me, ttl);
+                        last = Instant::now();
+                    }
+                }
+            });
+            let result = catch_unwind(AssertUnwindSafe(|| self.execute(trial)))
+                .unwrap_or_else(|p| Err(anyhow!("panicked: {}", panic_message(&p))));
+            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            result
+        });
         let outcome = match result {
             Ok((fitness, ckpt, mut metrics)) => {
                 metrics.insert("time/step_s".into(), started.elapsed().as_secs_f64());
@@ -382,7 +409,7 @@ impl<T: Task> Runner<'_, T> {
             }
         };
         self.store
-            .finish_trial(g, slot, &outcome, self.cfg.max_attempts)
+            .finish_trial(g, slot, me, &outcome, self.cfg.max_attempts)
     }
 
     /// Builds the member's starting state from its plan, trains, evaluates and checkpoints it.
@@ -536,16 +563,19 @@ impl<T: Task> Runner<'_, T> {
         }
         let event =
             serde_json::json!({"kind": if exploit { "exploit" } else { "continue" }, "after": g});
-        self.store.insert_generation(next, &new, &event)
+        // `false`: another worker planned it first; plans are pure, so it is this one.
+        self.store.insert_generation(next, &new, &event).map(drop)
     }
 
-    fn report_trial(&self, g: u32, slot: usize, status: TrialStatus, left: usize, later: usize) {
+    fn report_trial(&self, g: u32, slot: usize, status: TrialStatus) {
+        let trials = self.store.trials(g).unwrap_or_default();
+        let left = trials
+            .iter()
+            .filter(|t| matches!(t.status, TrialStatus::Pending | TrialStatus::Running))
+            .count();
+        let later = (self.cfg.steps - g - 1) as usize * self.cfg.population;
         let eta = self.progress.step_done(left + later);
-        let trial = self
-            .store
-            .trials(g)
-            .ok()
-            .and_then(|t| t.into_iter().nth(slot));
+        let trial = trials.into_iter().nth(slot);
         let what = match (status, trial.as_ref().and_then(|t| t.fitness)) {
             (TrialStatus::Done, Some(f)) => format!("fitness {f:.5}"),
             _ => "FAILED (ranked last)".to_string(),
@@ -631,7 +661,13 @@ impl<T: Task> Runner<'_, T> {
         if policy.keep_best {
             keep.extend(best_trial(&all).and_then(|t| t.ckpt.clone()));
         }
-        self.ckpts.retain(&keep)?;
+        let referenced: HashSet<String> = all
+            .iter()
+            .flat_map(|t| [&t.ckpt, &t.spec.parent_ckpt, &t.spec.donor_ckpt])
+            .flatten()
+            .cloned()
+            .collect();
+        self.ckpts.retain(&keep, &referenced)?;
         Ok(())
     }
 
@@ -700,6 +736,42 @@ pub fn describe_plan(t: &NewTrial) -> String {
         }
         PlanKind::Init | PlanKind::Survivor => format!("{}", p.slot),
     }
+}
+
+/// This host's name, as worker ids carry it.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// The id of this process's worker thread `i`: `host:pid:i`.
+pub fn worker_id(i: usize) -> String {
+    format!("{}:{}:{i}", hostname(), std::process::id())
+}
+
+/// Whether a worker id names a process of this host that no longer exists.
+pub fn is_dead_here(worker: &str) -> bool {
+    let mut parts = worker.rsplitn(3, ':');
+    let (_, pid, host) = (parts.next(), parts.next(), parts.next());
+    host == Some(hostname().as_str())
+        && pid
+            .and_then(|p| p.parse::<u32>().ok())
+            .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// Makes the steps that dead processes of this host were training pending again at once
+/// (others' leases simply expire); returns how many.
+fn release_dead_local_workers(store: &dyn Store) -> Result<usize> {
+    let mut released = 0;
+    for t in store.all_trials()? {
+        if let (TrialStatus::Running, Some(w)) = (t.status, &t.worker) {
+            if is_dead_here(w) && store.release(t.spec.generation, t.spec.slot, w)? {
+                released += 1;
+            }
+        }
+    }
+    Ok(released)
 }
 
 /// Members trained at once when the config does not say: one per core on the CPU (each member's

@@ -41,6 +41,14 @@ pub fn planned_steps(run_dir: &Path) -> Option<u32> {
     cfg.get("steps")?.as_u64().map(|s| s as u32)
 }
 
+/// A worker id without this host's name: `pid:thread` here, `host:pid:thread` elsewhere.
+fn short_worker(worker: &str) -> String {
+    worker
+        .strip_prefix(&format!("{}:", crate::runner::hostname()))
+        .unwrap_or(worker)
+        .to_string()
+}
+
 /// How long a trial took, or has been running.
 fn duration(t: &Trial, now: f64) -> String {
     match (t.status, t.started_at, t.finished_at) {
@@ -101,8 +109,8 @@ pub fn table(trials: &[Trial], complete: bool, steps: Option<u32>) -> String {
     );
     let _ = writeln!(
         out,
-        "{:>4}  {:<28} {:>12}  {:<10} {:>6} {:>6}  {:<8} {:>12}  donor genes",
-        "slot", "genome", "fitness", "made by", "parent", "donor", "state", "time"
+        "{:>4}  {:<28} {:>12}  {:<10} {:>6} {:>6}  {:<8} {:>12}  {:<12} donor genes",
+        "slot", "genome", "fitness", "made by", "parent", "donor", "state", "time", "worker"
     );
     for t in trials.iter().filter(|t| t.spec.generation == g) {
         let p = &t.spec.plan;
@@ -117,7 +125,7 @@ pub fn table(trials: &[Trial], complete: bool, steps: Option<u32>) -> String {
         let kind = serde_name(&p.kind);
         let _ = writeln!(
             out,
-            "{:>4}  {:<28} {:>12}  {:<10} {:>6} {:>6}  {:<8} {:>12}  {}",
+            "{:>4}  {:<28} {:>12}  {:<10} {:>6} {:>6}  {:<8} {:>12}  {:<12} {}",
             t.spec.slot,
             p.genome.to_string(),
             fitness,
@@ -126,6 +134,7 @@ pub fn table(trials: &[Trial], complete: bool, steps: Option<u32>) -> String {
             donor,
             status_word(t.status),
             duration(t, now),
+            t.worker.as_deref().map_or("-".into(), short_worker),
             genes.join(",")
         );
     }
@@ -164,6 +173,7 @@ pub fn to_json(trials: &[Trial], complete: bool) -> serde_json::Value {
                 "attempts": t.attempts,
                 "fitness": t.fitness,
                 "checkpoint": t.ckpt,
+                "worker": t.worker,
             })
         })
         .collect();

@@ -39,6 +39,8 @@ fn trial(slot: usize, status: TrialStatus, started: Option<f64>, finished: Optio
         error: None,
         started_at: started,
         finished_at: finished,
+        worker: None,
+        lease_until: None,
     }
 }
 

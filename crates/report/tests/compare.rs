@@ -58,13 +58,16 @@ fn fake_run(dir: &Path, name: &str, seed: u64, fitness: &[Vec<f64>]) {
             .insert_generation(g as u32, &trials, &serde_json::json!({}))
             .unwrap();
         for (slot, &f) in row.iter().enumerate() {
-            store.start_trial(g as u32, slot).unwrap();
+            let leased = store.lease_trial(g as u32, "w", 60.0, 1).unwrap().unwrap();
+            assert_eq!(leased.spec.slot, slot);
             let outcome = Outcome::Done {
                 fitness: f,
                 ckpt: format!("{g}{slot}"),
                 metrics: Default::default(),
             };
-            store.finish_trial(g as u32, slot, &outcome, 1).unwrap();
+            store
+                .finish_trial(g as u32, slot, "w", &outcome, 1)
+                .unwrap();
         }
     }
     store.mark_complete().unwrap();

@@ -9,7 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::{NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus};
 
-const SCHEMA_VERSION: i64 = 1;
+/// Version 2 added leases (`worker`, `lease_until`); version-1 stores are migrated on open.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -31,6 +32,8 @@ CREATE TABLE IF NOT EXISTS trials (
     error TEXT,
     started_at REAL,
     finished_at REAL,
+    worker TEXT,
+    lease_until REAL,
     PRIMARY KEY (generation, slot)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -41,6 +44,9 @@ CREATE TABLE IF NOT EXISTS events (
     created_at REAL NOT NULL
 );
 ";
+
+/// A step whose worker was lost this many times `max_attempts` is marked failed.
+const LOST_WORKER_FACTOR: u32 = 3;
 
 /// A run store in one SQLite file.
 pub struct SqliteStore {
@@ -73,7 +79,7 @@ fn parse_status(s: &str) -> Result<TrialStatus> {
     })
 }
 
-const TRIAL_COLUMNS: &str = "generation, slot, plan, origin, parent_ckpt, donor_ckpt, train_seed, status, attempts, failures, fitness, ckpt, metrics, error, started_at, finished_at";
+const TRIAL_COLUMNS: &str = "generation, slot, plan, origin, parent_ckpt, donor_ckpt, train_seed, status, attempts, failures, fitness, ckpt, metrics, error, started_at, finished_at, worker, lease_until";
 
 fn trial_from_row(row: &Row) -> Result<Trial> {
     let plan: String = row.get(2)?;
@@ -99,6 +105,8 @@ fn trial_from_row(row: &Row) -> Result<Trial> {
         error: row.get(13)?,
         started_at: row.get(14)?,
         finished_at: row.get(15)?,
+        worker: row.get(16)?,
+        lease_until: row.get(17)?,
     })
 }
 
@@ -126,6 +134,15 @@ impl SqliteStore {
                 )?;
             }
             Some(v) if v == SCHEMA_VERSION.to_string() => {}
+            Some(v) if v == "1" => {
+                conn.execute_batch(
+                    "BEGIN IMMEDIATE;
+                     ALTER TABLE trials ADD COLUMN worker TEXT;
+                     ALTER TABLE trials ADD COLUMN lease_until REAL;
+                     UPDATE meta SET value = '2' WHERE key = 'schema_version';
+                     COMMIT;",
+                )?;
+            }
             Some(v) => bail!(
                 "store {} has schema version {v}; this pbtnas reads version {SCHEMA_VERSION}",
                 path.display()
@@ -200,7 +217,7 @@ impl Store for SqliteStore {
         generation: u32,
         trials: &[NewTrial],
         event: &serde_json::Value,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let mut conn = self.conn();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let exists: i64 = tx.query_row(
@@ -209,7 +226,7 @@ impl Store for SqliteStore {
             |r| r.get(0),
         )?;
         if exists > 0 {
-            bail!("generation {generation} already exists in the store");
+            return Ok(false);
         }
         for t in trials {
             tx.execute(
@@ -231,7 +248,7 @@ impl Store for SqliteStore {
             params![generation, event.to_string(), now()],
         )?;
         tx.commit()?;
-        Ok(())
+        Ok(true)
     }
 
     fn latest_generation(&self) -> Result<Option<u32>> {
@@ -248,63 +265,112 @@ impl Store for SqliteStore {
         self.query_trials("", [])
     }
 
-    fn requeue_interrupted(&self) -> Result<usize> {
-        Ok(self.conn().execute(
-            "UPDATE trials SET status = 'pending' WHERE status = 'running'",
-            [],
-        )?)
+    fn lease_trial(
+        &self,
+        generation: u32,
+        worker: &str,
+        ttl: f64,
+        max_attempts: u32,
+    ) -> Result<Option<Trial>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let t = now();
+        loop {
+            let found: Option<(i64, u32, String)> = tx
+                .query_row(
+                    "SELECT slot, attempts, status FROM trials WHERE generation = ?1 AND (status = 'pending' OR (status = 'running' AND lease_until < ?2)) ORDER BY slot LIMIT 1",
+                    params![generation, t],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((slot, attempts, status)) = found else {
+                tx.commit()?;
+                return Ok(None);
+            };
+            if status == "running" && attempts >= max_attempts.max(1) * LOST_WORKER_FACTOR {
+                // Its workers keep dying (a crash or out-of-memory kill inside the step).
+                tx.execute(
+                    "UPDATE trials SET status = 'failed', error = ?3, finished_at = ?4, lease_until = NULL WHERE generation = ?1 AND slot = ?2",
+                    params![generation, slot, format!("lost its worker on each of {attempts} attempts"), t],
+                )?;
+                continue;
+            }
+            tx.execute(
+                "UPDATE trials SET status = 'running', attempts = attempts + 1, started_at = ?3, worker = ?4, lease_until = ?5 WHERE generation = ?1 AND slot = ?2",
+                params![generation, slot, t, worker, t + ttl],
+            )?;
+            let trial = tx.query_row(
+                &format!("SELECT {TRIAL_COLUMNS} FROM trials WHERE generation = ?1 AND slot = ?2"),
+                params![generation, slot],
+                |r| Ok(trial_from_row(r)),
+            )??;
+            tx.commit()?;
+            return Ok(Some(trial));
+        }
     }
 
-    fn start_trial(&self, generation: u32, slot: usize) -> Result<()> {
-        let n = self.conn().execute(
-            "UPDATE trials SET status = 'running', attempts = attempts + 1, started_at = ?3 WHERE generation = ?1 AND slot = ?2 AND status = 'pending'",
-            params![generation, slot as i64, now()],
-        )?;
-        if n != 1 {
-            bail!("trial (generation {generation}, slot {slot}) is not pending");
-        }
-        Ok(())
+    fn renew_lease(&self, generation: u32, slot: usize, worker: &str, ttl: f64) -> Result<bool> {
+        Ok(self.conn().execute(
+            "UPDATE trials SET lease_until = ?4 WHERE generation = ?1 AND slot = ?2 AND status = 'running' AND worker = ?3",
+            params![generation, slot as i64, worker, now() + ttl],
+        )? == 1)
+    }
+
+    fn release(&self, generation: u32, slot: usize, worker: &str) -> Result<bool> {
+        Ok(self.conn().execute(
+            "UPDATE trials SET status = 'pending', lease_until = NULL WHERE generation = ?1 AND slot = ?2 AND status = 'running' AND worker = ?3",
+            params![generation, slot as i64, worker],
+        )? == 1)
     }
 
     fn finish_trial(
         &self,
         generation: u32,
         slot: usize,
+        worker: &str,
         outcome: &Outcome,
         max_failures: u32,
-    ) -> Result<TrialStatus> {
-        let conn = self.conn();
-        let key = params![generation, slot as i64];
-        match outcome {
+    ) -> Result<Option<TrialStatus>> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let key = params![generation, slot as i64, worker];
+        let held: Option<u32> = tx
+            .query_row(
+                "SELECT failures FROM trials WHERE generation = ?1 AND slot = ?2 AND status = 'running' AND worker = ?3",
+                key,
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(failures) = held else {
+            return Ok(None);
+        };
+        let status = match outcome {
             Outcome::Done {
                 fitness,
                 ckpt,
                 metrics,
             } => {
-                conn.execute(
-                    "UPDATE trials SET status = 'done', fitness = ?3, ckpt = ?4, metrics = ?5, error = NULL, finished_at = ?6 WHERE generation = ?1 AND slot = ?2",
+                tx.execute(
+                    "UPDATE trials SET status = 'done', fitness = ?3, ckpt = ?4, metrics = ?5, error = NULL, finished_at = ?6, lease_until = NULL WHERE generation = ?1 AND slot = ?2",
                     params![generation, slot as i64, fitness, ckpt, serde_json::to_string(metrics)?, now()],
                 )?;
-                Ok(TrialStatus::Done)
+                TrialStatus::Done
             }
             Outcome::Error(message) => {
-                let failures: u32 = conn.query_row(
-                    "SELECT failures FROM trials WHERE generation = ?1 AND slot = ?2",
-                    key,
-                    |r| r.get(0),
-                )?;
                 let status = if failures + 1 >= max_failures {
                     TrialStatus::Failed
                 } else {
                     TrialStatus::Pending
                 };
-                conn.execute(
-                    "UPDATE trials SET status = ?3, failures = failures + 1, error = ?4, finished_at = ?5 WHERE generation = ?1 AND slot = ?2",
+                tx.execute(
+                    "UPDATE trials SET status = ?3, failures = failures + 1, error = ?4, finished_at = ?5, lease_until = NULL WHERE generation = ?1 AND slot = ?2",
                     params![generation, slot as i64, status_str(status), message, now()],
                 )?;
-                Ok(status)
+                status
             }
-        }
+        };
+        tx.commit()?;
+        Ok(Some(status))
     }
 
     fn mark_complete(&self) -> Result<()> {

@@ -175,6 +175,28 @@ struct LaunchArgs {
     /// a killed worker's step is taken over by another worker after this long.
     #[arg(long, default_value_t = 60.0)]
     lease_seconds: f64,
+    /// Keep the run's state in PostgreSQL (`postgres://user:password@host/db`, add
+    /// `?sslmode=require` for TLS) so workers on many machines share it; default: SQLite in the
+    /// run directory. Better from the environment or a file than on the command line.
+    #[arg(long, env = "PBTNAS_STORE", hide_env_values = true)]
+    store: Option<String>,
+    /// A file holding the store URL (first line).
+    #[arg(long, conflicts_with = "store")]
+    store_file: Option<PathBuf>,
+}
+
+impl LaunchArgs {
+    /// The PostgreSQL store URL, if one is given.
+    fn store_url(&self) -> Result<Option<String>> {
+        match &self.store_file {
+            Some(f) => {
+                let text = std::fs::read_to_string(f)
+                    .with_context(|| format!("reading the store file {}", f.display()))?;
+                Ok(text.lines().next().map(|l| l.trim().to_string()))
+            }
+            None => Ok(self.store.clone()),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -384,6 +406,7 @@ fn launch(cfg: &RunConfig, run_dir: &Path, how: &LaunchArgs) -> Result<RunSummar
     };
     let opts = RunOptions {
         lease_seconds: how.lease_seconds,
+        store: how.store_url()?,
         run_dir: run_dir.to_path_buf(),
         output,
         device: pbtnas_nn::parse_device(&how.device)?,

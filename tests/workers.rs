@@ -1,5 +1,7 @@
 //! Several worker processes on one run store: the same result as one process, whatever kills
-//! them on the way (SIGKILL at random points: training, checkpoint writing, planning).
+//! them on the way (SIGKILL at random points: training, checkpoint writing, planning), on SQLite
+//! and on PostgreSQL (the `_postgres` tests need `PBTNAS_TEST_POSTGRES`, a database URL, and the
+//! restart test `PBTNAS_TEST_PG_RESTART`, a command restarting that server; `.ci/run` sets both).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,30 +14,48 @@ use serde_json::Value;
 const STEPS: u64 = 6;
 const POPULATION: u64 = 8;
 
-fn bin() -> Command {
+/// The binary, with the store URL in the environment when the run is on PostgreSQL.
+fn bin(store: Option<&str>) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_pbtnas"));
     c.env("RAYON_NUM_THREADS", "1");
+    match store {
+        Some(url) => c.env("PBTNAS_STORE", url),
+        None => c.env_remove("PBTNAS_STORE"),
+    };
     c
 }
 
+/// The test database's URL.
+fn postgres_url() -> String {
+    std::env::var("PBTNAS_TEST_POSTGRES").expect(
+        "set PBTNAS_TEST_POSTGRES=postgres://user:password@host/db to run the PostgreSQL tests",
+    )
+}
+
 /// The test's config: the regression quick run, 8 members x 6 steps, one member per process.
+/// A run on PostgreSQL gets a name no earlier test run used.
 fn config(root: &Path) -> PathBuf {
     let cfg = root.join("cfg.yaml");
     let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/quick.yaml");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let text = format!(
-        "extends: {}\nsteps: {STEPS}\nworkers: 1\ntask: {{iters_per_step: 1500}}\n",
-        base.display()
+        "extends: {}\nname: workers-{}-{nanos}\nsteps: {STEPS}\nworkers: 1\ntask: {{iters_per_step: 1500}}\n",
+        base.display(),
+        std::process::id()
     );
     std::fs::write(&cfg, text).unwrap();
     cfg
 }
 
 /// A `pbtnas` process whose stderr goes to a fresh file (shown if a process fails).
-fn spawn(args: &[&str]) -> Child {
+fn spawn(args: &[&str], store: Option<&str>) -> Child {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let log = std::env::temp_dir().join(format!("pbtnas-workers-{}-{n}.log", std::process::id()));
-    bin()
+    bin(store)
         .args(args)
         .args(["-q", "--lease-seconds", "1"])
         .stdout(Stdio::null())
@@ -61,8 +81,8 @@ fn succeeds(child: &mut Child) {
 
 /// Everything that must not depend on how the run was executed: per trial its plan, lineage,
 /// seed, outcome and checkpoint hash (not attempts or timings).
-fn outcome(dir: &Path) -> BTreeMap<(u64, u64), Value> {
-    let out = bin()
+fn outcome(dir: &Path, store: Option<&str>) -> BTreeMap<(u64, u64), Value> {
+    let out = bin(store)
         .args(["status", dir.to_str().unwrap(), "--json"])
         .output()
         .unwrap();
@@ -128,40 +148,46 @@ fn wait_for(path: &Path) {
 }
 
 /// `pbtnas run` starting the run in `dir`, then two `pbtnas worker` processes joining it.
-fn three_processes(cfg: &Path, dir: &Path) -> Vec<Child> {
+fn three_processes(cfg: &Path, dir: &Path, store: Option<&str>) -> Vec<Child> {
     let d = dir.to_str().unwrap();
-    let mut workers = vec![spawn(&["run", cfg.to_str().unwrap(), "--run-dir", d])];
+    let mut workers = vec![spawn(
+        &["run", cfg.to_str().unwrap(), "--run-dir", d],
+        store,
+    )];
     wait_for(&dir.join("config.yaml"));
-    workers.extend((0..2).map(|_| spawn(&["worker", d])));
+    workers.extend((0..2).map(|_| spawn(&["worker", d], store)));
     workers
 }
 
 fn reference(root: &Path, cfg: &Path) -> BTreeMap<(u64, u64), Value> {
     let dir = root.join("one");
-    succeeds(&mut spawn(&[
-        "run",
-        cfg.to_str().unwrap(),
-        "--run-dir",
-        dir.to_str().unwrap(),
-    ]));
-    let r = outcome(&dir);
+    succeeds(&mut spawn(
+        &[
+            "run",
+            cfg.to_str().unwrap(),
+            "--run-dir",
+            dir.to_str().unwrap(),
+        ],
+        None,
+    ));
+    let r = outcome(&dir, None);
     assert_eq!(r.len() as u64, STEPS * POPULATION);
     r
 }
 
-#[test]
-fn three_worker_processes_give_the_one_process_result() {
+/// One process on SQLite, then three on `store`: the same run.
+fn three_processes_give_the_one_process_result(store: Option<&str>) {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = config(tmp.path());
     let want = reference(tmp.path(), &cfg);
     let dir = tmp.path().join("three");
     let d = dir.to_str().unwrap();
-    for mut w in three_processes(&cfg, &dir) {
+    for mut w in three_processes(&cfg, &dir, store) {
         succeeds(&mut w);
     }
-    assert_eq!(outcome(&dir), want);
+    assert_eq!(outcome(&dir, store), want);
     // The work was shared: more than one process trained member-steps.
-    let out = bin().args(["status", d, "--json"]).output().unwrap();
+    let out = bin(store).args(["status", d, "--json"]).output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let pids: std::collections::BTreeSet<&str> = v["trials"]
         .as_array()
@@ -173,18 +199,25 @@ fn three_worker_processes_give_the_one_process_result() {
     checkpoints_intact(&dir);
 }
 
-#[test]
-fn workers_killed_at_random_points_change_nothing() {
+/// Workers on `store` SIGKILLed eight times at random points and replaced; `disrupt` runs once
+/// midway (a database restart): the run ends as the uninterrupted one on SQLite.
+fn killed_workers_change_nothing(store: Option<&str>, disrupt: impl FnOnce()) {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = config(tmp.path());
     let want = reference(tmp.path(), &cfg);
     let dir = tmp.path().join("killed");
     let d = dir.to_str().unwrap();
-    let mut workers = three_processes(&cfg, &dir);
+    let mut workers = three_processes(&cfg, &dir, store);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
     let mut kills = 0;
+    let mut disrupt = Some(disrupt);
     while kills < 8 {
         std::thread::sleep(Duration::from_millis(rng.random_range(100..900)));
+        if kills == 3 {
+            if let Some(f) = disrupt.take() {
+                f();
+            }
+        }
         workers.retain_mut(|w| w.try_wait().unwrap().is_none());
         if workers.is_empty() {
             break;
@@ -194,13 +227,13 @@ fn workers_killed_at_random_points_change_nothing() {
         workers[victim].wait().unwrap();
         workers.remove(victim);
         kills += 1;
-        workers.push(spawn(&["worker", d]));
+        workers.push(spawn(&["worker", d], store));
     }
     for w in &mut workers {
         succeeds(w);
     }
     assert!(kills >= 4, "the run ended before enough kills ({kills})");
-    let got = outcome(&dir);
+    let got = outcome(&dir, store);
     assert_eq!(
         got.len() as u64,
         STEPS * POPULATION,
@@ -208,4 +241,31 @@ fn workers_killed_at_random_points_change_nothing() {
     );
     assert_eq!(got, want);
     assert!(checkpoints_intact(&dir) >= POPULATION as usize);
+}
+
+#[test]
+fn three_worker_processes_give_the_one_process_result() {
+    three_processes_give_the_one_process_result(None);
+}
+
+#[test]
+fn workers_killed_at_random_points_change_nothing() {
+    killed_workers_change_nothing(None, || {});
+}
+
+#[test]
+#[ignore = "needs PBTNAS_TEST_POSTGRES; .ci/run runs it"]
+fn three_worker_processes_on_postgres_give_the_sqlite_result() {
+    three_processes_give_the_one_process_result(Some(&postgres_url()));
+}
+
+#[test]
+#[ignore = "needs PBTNAS_TEST_POSTGRES and PBTNAS_TEST_PG_RESTART; .ci/run runs it"]
+fn postgres_workers_survive_kills_and_a_database_restart() {
+    let restart = std::env::var("PBTNAS_TEST_PG_RESTART")
+        .expect("set PBTNAS_TEST_PG_RESTART to a command that restarts the test database");
+    killed_workers_change_nothing(Some(&postgres_url()), || {
+        let ok = Command::new("sh").args(["-c", &restart]).status().unwrap();
+        assert!(ok.success(), "{restart} failed");
+    });
 }

@@ -23,7 +23,7 @@ use serde_json::json;
 use crate::checkpoints::CheckpointDir;
 use crate::config::{RunConfig, StrategyConfig};
 use crate::progress::{human_duration, Output, Progress};
-use crate::store::{NewTrial, Outcome, RunInfo, SqliteStore, Store, Trial, TrialStatus};
+use crate::store::{NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus};
 use crate::strategy::{self, MemberRecord, PlanKind, SlotPlan, WeightSource};
 use crate::task::{StepContext, Task};
 
@@ -72,6 +72,8 @@ pub struct RunOptions {
     /// Seconds a worker's claim on a member-step lasts unless renewed (every quarter of it while
     /// training); a killed worker's step goes to another worker after this long.
     pub lease_seconds: f64,
+    /// A PostgreSQL store's URL (workers on many machines); `None`: SQLite in the run directory.
+    pub store: Option<String>,
 }
 
 /// What a finished run reports.
@@ -88,7 +90,8 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
     let dir = &opts.run_dir;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create run directory {}", dir.display()))?;
-    let store = SqliteStore::open(&dir.join(layout::STORE))?;
+    let store = crate::store::open(dir, opts.store.as_deref(), &cfg.name)?;
+    let store = store.as_ref();
     let ckpts = CheckpointDir::open(dir.join(layout::CHECKPOINTS))?;
     let progress = Progress::new(dir, opts.output);
     let space = task.space();
@@ -123,7 +126,7 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
         }
         Some(stored) => {
             check_same_run(&stored, &info, dir)?;
-            let requeued = release_dead_local_workers(&store)?;
+            let requeued = release_dead_local_workers(store)?;
             progress.event(
                 "start",
                 json!({"run": cfg.name, "dir": dir, "population": cfg.population,
@@ -149,7 +152,7 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
         task,
         artifacts: dir.join(layout::ARTIFACTS),
         cfg,
-        store: &store,
+        store,
         ckpts: &ckpts,
         progress: &progress,
         default_workers,

@@ -9,11 +9,11 @@ use serde_json::json;
 
 use crate::progress::human_duration;
 use crate::runner::{best_trial, describe_plan, layout};
-use crate::store::{SqliteStore, Store, Trial, TrialStatus};
+use crate::store::{Trial, TrialStatus};
 
 /// A run's trials, read from its directory.
 pub fn load(run_dir: &Path) -> Result<(Vec<Trial>, bool)> {
-    let store = SqliteStore::open_existing(&run_dir.join(layout::STORE))?;
+    let store = crate::store::open_existing(run_dir)?;
     Ok((store.all_trials()?, store.is_complete()?))
 }
 

@@ -1,17 +1,45 @@
-//! The SQLite store's leases: one holder per member-step, takeover after expiry, a lost lease's
-//! result dropped, a step whose workers keep dying marked failed, one plan per generation.
+//! The stores' leases: one holder per member-step, takeover after expiry, a lost lease's result
+//! dropped, a step whose workers keep dying marked failed, one plan per generation; the same
+//! checks on SQLite and on PostgreSQL (the `_postgres` tests need `PBTNAS_TEST_POSTGRES`, a
+//! database URL; `.ci/run` starts one and runs them).
 
 use pbtnas_genome::SearchSpace;
-use pbtnas_orchestrator::store::{NewTrial, Outcome, RunInfo, SqliteStore, Store, TrialStatus};
+use pbtnas_orchestrator::store::{
+    NewTrial, Outcome, PostgresStore, RunInfo, SqliteStore, Store, TrialStatus,
+};
 use pbtnas_orchestrator::{MemberRecord, SlotPlan};
 
-fn store_with_generation(dir: &std::path::Path, members: usize) -> SqliteStore {
+/// The test database's URL.
+fn postgres_url() -> String {
+    std::env::var("PBTNAS_TEST_POSTGRES").expect(
+        "set PBTNAS_TEST_POSTGRES=postgres://user:password@host/db to run the PostgreSQL tests",
+    )
+}
+
+/// A run name no other test run used.
+fn fresh_run(tag: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("test-{tag}-{}-{nanos}", std::process::id())
+}
+
+/// A SQLite store in `dir`, or a PostgreSQL one for a fresh run.
+fn open(dir: &std::path::Path, postgres: bool) -> Box<dyn Store> {
+    match postgres {
+        false => Box::new(SqliteStore::open(&dir.join("s.sqlite")).unwrap()),
+        true => Box::new(PostgresStore::connect(&postgres_url(), &fresh_run("store")).unwrap()),
+    }
+}
+
+fn store_with_generation(dir: &std::path::Path, members: usize, postgres: bool) -> Box<dyn Store> {
     let space = SearchSpace::from_yaml(
         "name: t\ngenes:\n  - {name: a, options: [x, y]}\n",
         "t.yaml",
     )
     .unwrap();
-    let store = SqliteStore::open(&dir.join("s.sqlite")).unwrap();
+    let store = open(dir, postgres);
     let info = RunInfo {
         config_json: "{}".into(),
         space_id: space.id.clone(),
@@ -54,10 +82,9 @@ fn done(f: f64) -> Outcome {
     }
 }
 
-#[test]
-fn leases_hand_each_step_to_one_worker_and_take_over_expired_ones() {
+fn leases_hand_each_step_to_one_worker_and_take_over_expired_ones(postgres: bool) {
     let tmp = tempfile::tempdir().unwrap();
-    let store = store_with_generation(tmp.path(), 2);
+    let store = store_with_generation(tmp.path(), 2, postgres);
     let a = store.lease_trial(0, "a", 60.0, 2).unwrap().unwrap();
     let b = store.lease_trial(0, "b", 60.0, 2).unwrap().unwrap();
     assert_eq!((a.spec.slot, b.spec.slot), (0, 1));
@@ -89,10 +116,9 @@ fn leases_hand_each_step_to_one_worker_and_take_over_expired_ones() {
     assert!(store.lease_trial(0, "a", 60.0, 2).unwrap().is_none());
 }
 
-#[test]
-fn a_step_whose_workers_keep_dying_is_marked_failed() {
+fn a_step_whose_workers_keep_dying_is_marked_failed(postgres: bool) {
     let tmp = tempfile::tempdir().unwrap();
-    let store = store_with_generation(tmp.path(), 1);
+    let store = store_with_generation(tmp.path(), 1, postgres);
     // max_attempts 2: a step may lose its worker 3 x 2 = 6 times.
     for attempt in 1..=6 {
         let t = store
@@ -111,10 +137,9 @@ fn a_step_whose_workers_keep_dying_is_marked_failed() {
     );
 }
 
-#[test]
-fn errors_are_retried_then_failed_and_dead_workers_released() {
+fn errors_are_retried_then_failed_and_dead_workers_released(postgres: bool) {
     let tmp = tempfile::tempdir().unwrap();
-    let store = store_with_generation(tmp.path(), 1);
+    let store = store_with_generation(tmp.path(), 1, postgres);
     store.lease_trial(0, "a", 60.0, 2).unwrap().unwrap();
     let err = Outcome::Error("boom".into());
     assert_eq!(
@@ -171,4 +196,80 @@ fn a_version_1_store_is_migrated_on_open() {
     .unwrap();
     let err = SqliteStore::open(&path).err().unwrap().to_string();
     assert!(err.contains("schema version 9"), "{err}");
+}
+
+/// One `#[test]` per store and check.
+macro_rules! on_both_stores {
+    ($($check:ident => $sqlite:ident, $postgres:ident;)*) => {$(
+        #[test]
+        fn $sqlite() {
+            $check(false);
+        }
+
+        #[test]
+        #[ignore = "needs PBTNAS_TEST_POSTGRES; .ci/run runs it"]
+        fn $postgres() {
+            $check(true);
+        }
+    )*};
+}
+
+on_both_stores! {
+    leases_hand_each_step_to_one_worker_and_take_over_expired_ones => leases_sqlite, leases_postgres;
+    a_step_whose_workers_keep_dying_is_marked_failed => lost_workers_sqlite, lost_workers_postgres;
+    errors_are_retried_then_failed_and_dead_workers_released => errors_sqlite, errors_postgres;
+}
+
+#[test]
+#[ignore = "needs PBTNAS_TEST_POSTGRES; .ci/run runs it"]
+fn postgres_runs_never_mix_and_a_different_config_is_refused() {
+    let url = postgres_url();
+    let run = fresh_run("mix");
+    let info = |config: &str| RunInfo {
+        config_json: config.into(),
+        space_id: "s".into(),
+        space_yaml: String::new(),
+    };
+    let a = PostgresStore::connect(&url, &run).unwrap();
+    assert!(
+        a.open_run(&info("{\"seed\":1}")).unwrap().is_none(),
+        "a new run"
+    );
+    // The same name again returns what is stored, for the runner to compare.
+    let again = PostgresStore::connect(&url, &run).unwrap();
+    let stored = again.open_run(&info("{\"seed\":2}")).unwrap().unwrap();
+    assert_eq!(stored.config_json, "{\"seed\":1}");
+    // Another run in the same database sees none of the first one's trials.
+    let b = store_with_generation(std::path::Path::new("."), 3, true);
+    assert_eq!(b.all_trials().unwrap().len(), 3);
+    assert!(a.all_trials().unwrap().is_empty());
+    assert_eq!(a.latest_generation().unwrap(), None);
+    // Credentials never appear in messages.
+    let bad = format!("{}-nonexistent-db", url.trim_end_matches('/'));
+    let err = PostgresStore::connect(&bad, &run)
+        .err()
+        .unwrap()
+        .to_string();
+    let secret = format!(":{}@", password(&url));
+    assert!(secret == ":@" || !err.contains(&secret), "{err}");
+    assert!(err.contains("cannot connect"), "{err}");
+}
+
+/// The password in a `postgres://user:password@host/db` URL.
+fn password(url: &str) -> String {
+    url.split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .map_or(String::new(), |(_, p)| p.to_string())
+}
+
+#[test]
+fn store_urls_are_shown_without_their_password() {
+    use pbtnas_orchestrator::store::postgres::redacted;
+    assert_eq!(
+        redacted("postgres://ann:s3cr:et@db.example:5432/pbt?sslmode=require"),
+        "postgres://ann:***@db.example:5432/pbt?sslmode=require"
+    );
+    assert_eq!(redacted("postgres://ann@db/pbt"), "postgres://ann@db/pbt");
+    assert_eq!(redacted("postgres://db/pbt"), "postgres://db/pbt");
 }

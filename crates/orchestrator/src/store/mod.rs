@@ -5,14 +5,16 @@
 //! SQLite inside the run directory by default; the trait leaves room for a PostgreSQL backend
 //! shared by workers on many machines.
 
+pub mod postgres;
 pub mod sqlite;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::strategy::SlotPlan;
 use crate::task::Metrics;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// Identity of a run as stored: a resumed run must match it.
@@ -125,4 +127,89 @@ pub trait Store: Send + Sync {
     fn mark_complete(&self) -> Result<()>;
     /// Whether the run is complete.
     fn is_complete(&self) -> Result<bool>;
+}
+
+/// A step whose worker was lost this many times `max_attempts` is marked failed.
+pub(crate) const LOST_WORKER_FACTOR: u32 = 3;
+
+pub(crate) fn status_str(s: TrialStatus) -> &'static str {
+    match s {
+        TrialStatus::Pending => "pending",
+        TrialStatus::Running => "running",
+        TrialStatus::Done => "done",
+        TrialStatus::Failed => "failed",
+    }
+}
+
+pub(crate) fn parse_status(s: &str) -> Result<TrialStatus> {
+    Ok(match s {
+        "pending" => TrialStatus::Pending,
+        "running" => TrialStatus::Running,
+        "done" => TrialStatus::Done,
+        "failed" => TrialStatus::Failed,
+        other => bail!("unknown trial status '{other}' in store"),
+    })
+}
+
+/// The file in a run directory naming its PostgreSQL store (URL without password, run name).
+pub const STORE_FILE: &str = "store.json";
+
+/// The environment variable holding a PostgreSQL store's URL (password included).
+pub const STORE_ENV: &str = "PBTNAS_STORE";
+
+/// Opens (creating) the store of the run in `run_dir` named `run`: the SQLite file there, or
+/// the PostgreSQL database at `url`, which the run directory then names in `store.json`.
+pub fn open(run_dir: &std::path::Path, url: Option<&str>, run: &str) -> Result<Box<dyn Store>> {
+    match url {
+        None if run_dir.join(STORE_FILE).exists() => open_existing(run_dir),
+        None => Ok(Box::new(SqliteStore::open(
+            &run_dir.join(crate::runner::layout::STORE),
+        )?)),
+        Some(url) => {
+            let store = PostgresStore::connect(url, run)?;
+            let marker =
+                serde_json::json!({"kind": "postgres", "url": postgres::redacted(url), "run": run});
+            std::fs::write(
+                run_dir.join(STORE_FILE),
+                serde_json::to_string_pretty(&marker)?,
+            )?;
+            Ok(Box::new(store))
+        }
+    }
+}
+
+/// Opens the store of an existing run directory: its SQLite file, or the PostgreSQL database its
+/// `store.json` names (the URL with the password from `$PBTNAS_STORE`).
+pub fn open_existing(run_dir: &std::path::Path) -> Result<Box<dyn Store>> {
+    let marker = run_dir.join(STORE_FILE);
+    if !marker.exists() {
+        return Ok(Box::new(SqliteStore::open_existing(
+            &run_dir.join(crate::runner::layout::STORE),
+        )?));
+    }
+    let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&marker)?)?;
+    let (Some(shown), Some(run)) = (m["url"].as_str(), m["run"].as_str()) else {
+        bail!("{} is not a store file", marker.display());
+    };
+    let Ok(url) = std::env::var(STORE_ENV) else {
+        bail!("the run in {} keeps its state in PostgreSQL at {shown}: set {STORE_ENV} to that URL (with the password)", run_dir.display());
+    };
+    if postgres::redacted(&url) != shown {
+        bail!(
+            "{STORE_ENV} points at {}, but the run in {} is at {shown}",
+            postgres::redacted(&url),
+            run_dir.display()
+        );
+    }
+    Ok(Box::new(PostgresStore::connect(&url, run)?))
+}
+
+/// A step that has failed `failures` times fails once more: retried, or failed for good at
+/// `max_failures`.
+pub(crate) fn after_error(failures: u32, max_failures: u32) -> TrialStatus {
+    if failures + 1 >= max_failures {
+        TrialStatus::Failed
+    } else {
+        TrialStatus::Pending
+    }
 }

@@ -7,7 +7,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
-use super::{NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus};
+use super::{
+    after_error, parse_status, status_str, NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus,
+    LOST_WORKER_FACTOR,
+};
 
 /// Version 2 added leases (`worker`, `lease_until`); version-1 stores are migrated on open.
 const SCHEMA_VERSION: i64 = 2;
@@ -45,9 +48,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 ";
 
-/// A step whose worker was lost this many times `max_attempts` is marked failed.
-const LOST_WORKER_FACTOR: u32 = 3;
-
 /// A run store in one SQLite file.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -58,25 +58,6 @@ fn now() -> f64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
-}
-
-fn status_str(s: TrialStatus) -> &'static str {
-    match s {
-        TrialStatus::Pending => "pending",
-        TrialStatus::Running => "running",
-        TrialStatus::Done => "done",
-        TrialStatus::Failed => "failed",
-    }
-}
-
-fn parse_status(s: &str) -> Result<TrialStatus> {
-    Ok(match s {
-        "pending" => TrialStatus::Pending,
-        "running" => TrialStatus::Running,
-        "done" => TrialStatus::Done,
-        "failed" => TrialStatus::Failed,
-        other => bail!("unknown trial status '{other}' in store"),
-    })
 }
 
 const TRIAL_COLUMNS: &str = "generation, slot, plan, origin, parent_ckpt, donor_ckpt, train_seed, status, attempts, failures, fitness, ckpt, metrics, error, started_at, finished_at, worker, lease_until";
@@ -357,11 +338,7 @@ impl Store for SqliteStore {
                 TrialStatus::Done
             }
             Outcome::Error(message) => {
-                let status = if failures + 1 >= max_failures {
-                    TrialStatus::Failed
-                } else {
-                    TrialStatus::Pending
-                };
+                let status = after_error(failures, max_failures);
                 tx.execute(
                     "UPDATE trials SET status = ?3, failures = failures + 1, error = ?4, finished_at = ?5, lease_until = NULL WHERE generation = ?1 AND slot = ?2",
                     params![generation, slot as i64, status_str(status), message, now()],

@@ -295,9 +295,8 @@ impl<T: Task> Runner<'_, T> {
             {
                 self.finish_generation(g, &trials)?;
             } else {
-                std::thread::sleep(std::time::Duration::from_secs_f64(
-                    (ttl / 20.0).clamp(0.05, 1.0),
-                ));
+                // The others are training the generation's last steps.
+                std::thread::sleep(std::time::Duration::from_millis(WAIT_POLL_MS));
             }
         }
     }
@@ -374,22 +373,21 @@ impl<T: Task> Runner<'_, T> {
         let (g, slot) = (trial.spec.generation, trial.spec.slot);
         let started = Instant::now();
         let ttl = self.opts.lease_seconds;
-        let done = std::sync::atomic::AtomicBool::new(false);
+        let (done, finished) = std::sync::mpsc::channel::<()>();
         let result = std::thread::scope(|s| {
-            s.spawn(|| {
-                let mut last = Instant::now();
-                while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                    if last.elapsed().as_secs_f64() >= ttl / 4.0 {
-                        // A failed renewal is retried; the lease has three more quarters to go.
-                        let _ = self.store.renew_lease(g, slot, me, ttl);
-                        last = Instant::now();
-                    }
+            s.spawn(move || {
+                let every = std::time::Duration::from_secs_f64(ttl / 4.0);
+                // Wakes at once when the step ends (the sender is dropped).
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    finished.recv_timeout(every)
+                {
+                    // A failed renewal is retried; the lease has three more quarters to go.
+                    let _ = self.store.renew_lease(g, slot, me, ttl);
                 }
             });
             let result = catch_unwind(AssertUnwindSafe(|| self.execute(trial)))
                 .unwrap_or_else(|p| Err(anyhow!("panicked: {}", panic_message(&p))));
-            done.store(true, std::sync::atomic::Ordering::Relaxed);
+            drop(done);
             result
         });
         let outcome = match result {
@@ -740,6 +738,9 @@ pub fn describe_plan(t: &NewTrial) -> String {
         PlanKind::Init | PlanKind::Survivor => format!("{}", p.slot),
     }
 }
+
+/// How often an idle worker looks whether the generation it waits for is finished.
+const WAIT_POLL_MS: u64 = 25;
 
 /// This host's name, as worker ids carry it.
 pub fn hostname() -> String {

@@ -199,6 +199,52 @@ pub fn import(name: &str, from: &Path, data_dir: &Path) -> Result<PathBuf> {
     Ok(dest)
 }
 
+/// The size `curl` reports for `url` (its last `content-length` header), if any.
+fn content_length(url: &str) -> Option<u64> {
+    let out = std::process::Command::new("curl")
+        .args(["-sIL", url])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().to_string())
+        })
+        .filter_map(|v| v.parse().ok())
+        .last()
+}
+
+/// `curl` downloading `url` to `file`, with a progress bar (bytes, rate, ETA) on a terminal.
+fn download(url: &str, file: &Path) -> Result<std::process::ExitStatus> {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        content_length(url),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "  [{bar:32}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    let mut child = std::process::Command::new("curl")
+        .args(["-L", "--fail", "--retry", "3", "-sS", "-o"])
+        .arg(file)
+        .arg(url)
+        .spawn()
+        .map_err(|e| DataError::io("curl", e))?;
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| DataError::io("curl", e))? {
+            bar.finish_and_clear();
+            return Ok(status);
+        }
+        bar.set_position(std::fs::metadata(file).map_or(0, |m| m.len()));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 /// Downloads a dataset with `curl` into `data_dir/<name>` and verifies it. Needs internet.
 pub fn fetch(name: &str, data_dir: &Path) -> Result<PathBuf> {
     let dest = data_dir.join(name);
@@ -207,12 +253,7 @@ pub fn fetch(name: &str, data_dir: &Path) -> Result<PathBuf> {
     for src in sources(name)? {
         let file = tmp.join(src.file);
         eprintln!("downloading {} (md5 {})", src.url, src.md5);
-        let status = std::process::Command::new("curl")
-            .args(["-L", "--fail", "--retry", "3", "-#", "-o"])
-            .arg(&file)
-            .arg(src.url)
-            .status()
-            .map_err(|e| DataError::io("curl", e))?;
+        let status = download(src.url, &file)?;
         if !status.success() {
             return Err(DataError::Usage(format!("download of {} failed ({status}); download it by hand and use `pbtnas data import {name} FILE`", src.url)));
         }
@@ -220,4 +261,23 @@ pub fn fetch(name: &str, data_dir: &Path) -> Result<PathBuf> {
         let _ = std::fs::remove_file(&file);
     }
     Ok(dest)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The download path on a `file://` URL (curl reads those too; no network in tests).
+    #[test]
+    fn download_copies_a_url_and_knows_its_size() {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("src.bin");
+        let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&src, &bytes).unwrap();
+        let url = format!("file://{}", src.display());
+        assert_eq!(super::content_length(&url), Some(300_000));
+        let out = tmp.path().join("out.bin");
+        assert!(super::download(&url, &out).unwrap().success());
+        assert_eq!(std::fs::read(&out).unwrap(), bytes);
+        let missing = format!("file://{}", tmp.path().join("nope").display());
+        assert!(!super::download(&missing, &out).unwrap().success());
+    }
 }

@@ -385,7 +385,7 @@ impl<T: Task> Runner<'_, T> {
                     let _ = self.store.renew_lease(g, slot, me, ttl);
                 }
             });
-            let result = catch_unwind(AssertUnwindSafe(|| self.execute(trial)))
+            let result = catch_unwind(AssertUnwindSafe(|| self.execute(trial, me)))
                 .unwrap_or_else(|p| Err(anyhow!("panicked: {}", panic_message(&p))));
             drop(done);
             result
@@ -414,7 +414,7 @@ impl<T: Task> Runner<'_, T> {
     }
 
     /// Builds the member's starting state from its plan, trains, evaluates and checkpoints it.
-    fn execute(&self, trial: &Trial) -> Result<(f64, String, crate::task::Metrics)> {
+    fn execute(&self, trial: &Trial, me: &str) -> Result<(f64, String, crate::task::Metrics)> {
         let spec = &trial.spec;
         let plan = &spec.plan;
         let task = self.task;
@@ -469,6 +469,10 @@ impl<T: Task> Runner<'_, T> {
         };
         let trained = task.train_step(&mut member, &ctx);
         ctx.progress.evaluating();
+        // Shown by `pbtnas status`; a failed write only loses that detail.
+        let _ = self
+            .store
+            .set_phase(spec.generation, spec.slot, me, "evaluating");
         let evaluated = trained.and_then(|m| Ok((m, task.evaluate(&mut member, &ctx)?)));
         self.progress.step_end(&ctx.progress);
         let (mut metrics, eval) = evaluated?;

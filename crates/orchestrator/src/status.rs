@@ -17,9 +17,10 @@ pub fn load(run_dir: &Path) -> Result<(Vec<Trial>, bool)> {
     Ok((store.all_trials()?, store.is_complete()?))
 }
 
-fn status_word(s: TrialStatus) -> &'static str {
-    match s {
+fn status_word(t: &Trial) -> &'static str {
+    match t.status {
         TrialStatus::Pending => "pending",
+        TrialStatus::Running if t.phase.as_deref() == Some("evaluating") => "evaluating",
         TrialStatus::Running => "training",
         TrialStatus::Done => "done",
         TrialStatus::Failed => "FAILED",
@@ -132,7 +133,7 @@ pub fn table(trials: &[Trial], complete: bool, steps: Option<u32>) -> String {
             kind,
             opt(p.parent),
             donor,
-            status_word(t.status),
+            status_word(t),
             duration(t, now),
             t.worker.as_deref().map_or("-".into(), short_worker),
             genes.join(",")
@@ -174,6 +175,7 @@ pub fn to_json(trials: &[Trial], complete: bool) -> serde_json::Value {
                 "fitness": t.fitness,
                 "checkpoint": t.ckpt,
                 "worker": t.worker,
+                "phase": t.phase,
             })
         })
         .collect();

@@ -41,6 +41,7 @@ fn trial(slot: usize, status: TrialStatus, started: Option<f64>, finished: Optio
         finished_at: finished,
         worker: None,
         lease_until: None,
+        phase: Some("evaluating".into()),
     }
 }
 
@@ -61,7 +62,10 @@ fn eta_divides_the_steps_left_by_the_pace_and_the_parallelism() {
     assert!(eta(&running, 3, 2).is_none());
     let text = table(&running, false, Some(3));
     assert!(text.contains(" so far"), "{text}");
-    assert!(text.contains("training"), "{text}");
+    assert!(
+        text.contains("evaluating"),
+        "a running step in its evaluation: {text}"
+    );
     assert!(
         text.trim_end().ends_with("ETA after the first member-step"),
         "{text}"

@@ -89,6 +89,14 @@ fn leases_hand_each_step_to_one_worker_and_take_over_expired_ones(postgres: bool
     let b = store.lease_trial(0, "b", 60.0, 2).unwrap().unwrap();
     assert_eq!((a.spec.slot, b.spec.slot), (0, 1));
     assert_eq!(a.worker.as_deref(), Some("a"));
+    assert_eq!(a.phase.as_deref(), Some("training"));
+    store.set_phase(0, 0, "a", "evaluating").unwrap();
+    store.set_phase(0, 0, "not-a", "training").unwrap();
+    assert_eq!(
+        store.trials(0).unwrap()[0].phase.as_deref(),
+        Some("evaluating"),
+        "only the holder sets it"
+    );
     assert!(
         store.lease_trial(0, "c", 60.0, 2).unwrap().is_none(),
         "both are held"
@@ -187,7 +195,7 @@ fn a_version_1_store_is_migrated_on_open() {
             |r| r.get(0),
         )
         .unwrap();
-    assert_eq!(v, "2");
+    assert_eq!(v, "3");
     // A newer version than this pbtnas knows is refused.
     conn.execute(
         "UPDATE meta SET value = '9' WHERE key = 'schema_version'",

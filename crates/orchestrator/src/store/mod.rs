@@ -67,6 +67,8 @@ pub struct Trial {
     pub worker: Option<String>,
     /// While running: when the worker's lease expires unless renewed (Unix seconds).
     pub lease_until: Option<f64>,
+    /// While running: `training` or `evaluating`.
+    pub phase: Option<String>,
 }
 
 /// How a member-step ended.
@@ -111,6 +113,8 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<Trial>>;
     /// Extends `worker`'s lease; `false` if it no longer holds the trial.
     fn renew_lease(&self, generation: u32, slot: usize, worker: &str, ttl: f64) -> Result<bool>;
+    /// Records what the running step held by `worker` is doing (`evaluating`).
+    fn set_phase(&self, generation: u32, slot: usize, worker: &str, phase: &str) -> Result<()>;
     /// Makes a trial held by `worker` (known dead) pending again, without counting a failure.
     fn release(&self, generation: u32, slot: usize, worker: &str) -> Result<bool>;
     /// Records how a trial held by `worker` ended: its new status, or `None` if the worker lost

@@ -29,14 +29,14 @@ CREATE TABLE IF NOT EXISTS pbtnas_trials (
     attempts INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,
     fitness DOUBLE PRECISION, ckpt TEXT, metrics TEXT NOT NULL DEFAULT '{}', error TEXT,
     started_at DOUBLE PRECISION, finished_at DOUBLE PRECISION, worker TEXT,
-    lease_until DOUBLE PRECISION, PRIMARY KEY (run, generation, slot));
+    lease_until DOUBLE PRECISION, phase TEXT, PRIMARY KEY (run, generation, slot));
 CREATE TABLE IF NOT EXISTS pbtnas_events (
     id BIGSERIAL PRIMARY KEY, run TEXT NOT NULL REFERENCES pbtnas_runs (run),
     generation INTEGER NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL,
     created_at DOUBLE PRECISION NOT NULL);
 ";
 
-const COLUMNS: &str = "generation, slot, plan, origin, parent_ckpt, donor_ckpt, train_seed, status, attempts, failures, fitness, ckpt, metrics, error, started_at, finished_at, worker, lease_until";
+const COLUMNS: &str = "generation, slot, plan, origin, parent_ckpt, donor_ckpt, train_seed, status, attempts, failures, fitness, ckpt, metrics, error, started_at, finished_at, worker, lease_until, phase";
 
 /// The database's clock, in Unix seconds.
 const NOW: &str = "EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION";
@@ -120,6 +120,7 @@ fn trial_from_row(row: &Row) -> Result<Trial> {
         finished_at: row.get(15),
         worker: row.get(16),
         lease_until: row.get(17),
+        phase: row.get(18),
     })
 }
 
@@ -331,7 +332,7 @@ impl Store for PostgresStore {
                     continue;
                 }
                 tx.execute(
-                    &format!("UPDATE pbtnas_trials SET status = 'running', attempts = attempts + 1, started_at = {NOW}, worker = $4, lease_until = {NOW} + $5 WHERE run = $1 AND generation = $2 AND slot = $3"),
+                    &format!("UPDATE pbtnas_trials SET status = 'running', attempts = attempts + 1, started_at = {NOW}, worker = $4, lease_until = {NOW} + $5, phase = 'training' WHERE run = $1 AND generation = $2 AND slot = $3"),
                     &[&self.run, &g, &slot, &worker, &ttl],
                 )?;
                 let row = get_trial(&mut tx, &self.run, g, slot)?;
@@ -349,6 +350,16 @@ impl Store for PostgresStore {
                 &[&self.run, &(generation as i32), &(slot as i32), &worker, &ttl],
             )? == 1)
         })
+    }
+
+    fn set_phase(&self, generation: u32, slot: usize, worker: &str, phase: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE pbtnas_trials SET phase = $5 WHERE run = $1 AND generation = $2 AND slot = $3 AND status = 'running' AND worker = $4",
+                &[&self.run, &(generation as i32), &(slot as i32), &worker, &phase],
+            )
+        })?;
+        Ok(())
     }
 
     fn release(&self, generation: u32, slot: usize, worker: &str) -> Result<bool> {

@@ -12,8 +12,9 @@ use super::{
     LOST_WORKER_FACTOR,
 };
 
-/// Version 2 added leases (`worker`, `lease_until`); version-1 stores are migrated on open.
-const SCHEMA_VERSION: i64 = 2;
+/// Version 2 added leases (`worker`, `lease_until`), version 3 the running step's `phase`;
+/// older stores are migrated on open.
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -37,6 +38,7 @@ CREATE TABLE IF NOT EXISTS trials (
     finished_at REAL,
     worker TEXT,
     lease_until REAL,
+    phase TEXT,
     PRIMARY KEY (generation, slot)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -60,7 +62,7 @@ fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
-const TRIAL_COLUMNS: &str = "generation, slot, plan, origin, parent_ckpt, donor_ckpt, train_seed, status, attempts, failures, fitness, ckpt, metrics, error, started_at, finished_at, worker, lease_until";
+const TRIAL_COLUMNS: &str = "generation, slot, plan, origin, parent_ckpt, donor_ckpt, train_seed, status, attempts, failures, fitness, ckpt, metrics, error, started_at, finished_at, worker, lease_until, phase";
 
 fn trial_from_row(row: &Row) -> Result<Trial> {
     let plan: String = row.get(2)?;
@@ -88,6 +90,7 @@ fn trial_from_row(row: &Row) -> Result<Trial> {
         finished_at: row.get(15)?,
         worker: row.get(16)?,
         lease_until: row.get(17)?,
+        phase: row.get(18)?,
     })
 }
 
@@ -115,14 +118,20 @@ impl SqliteStore {
                 )?;
             }
             Some(v) if v == SCHEMA_VERSION.to_string() => {}
-            Some(v) if v == "1" => {
-                conn.execute_batch(
+            Some(v) if v == "1" || v == "2" => {
+                let leases = if v == "1" {
+                    "ALTER TABLE trials ADD COLUMN worker TEXT;
+                     ALTER TABLE trials ADD COLUMN lease_until REAL;"
+                } else {
+                    ""
+                };
+                conn.execute_batch(&format!(
                     "BEGIN IMMEDIATE;
-                     ALTER TABLE trials ADD COLUMN worker TEXT;
-                     ALTER TABLE trials ADD COLUMN lease_until REAL;
-                     UPDATE meta SET value = '2' WHERE key = 'schema_version';
-                     COMMIT;",
-                )?;
+                     {leases}
+                     ALTER TABLE trials ADD COLUMN phase TEXT;
+                     UPDATE meta SET value = '{SCHEMA_VERSION}' WHERE key = 'schema_version';
+                     COMMIT;"
+                ))?;
             }
             Some(v) => bail!(
                 "store {} has schema version {v}; this pbtnas reads version {SCHEMA_VERSION}",
@@ -277,7 +286,7 @@ impl Store for SqliteStore {
                 continue;
             }
             tx.execute(
-                "UPDATE trials SET status = 'running', attempts = attempts + 1, started_at = ?3, worker = ?4, lease_until = ?5 WHERE generation = ?1 AND slot = ?2",
+                "UPDATE trials SET status = 'running', attempts = attempts + 1, started_at = ?3, worker = ?4, lease_until = ?5, phase = 'training' WHERE generation = ?1 AND slot = ?2",
                 params![generation, slot, t, worker, t + ttl],
             )?;
             let trial = tx.query_row(
@@ -295,6 +304,14 @@ impl Store for SqliteStore {
             "UPDATE trials SET lease_until = ?4 WHERE generation = ?1 AND slot = ?2 AND status = 'running' AND worker = ?3",
             params![generation, slot as i64, worker, now() + ttl],
         )? == 1)
+    }
+
+    fn set_phase(&self, generation: u32, slot: usize, worker: &str, phase: &str) -> Result<()> {
+        self.conn().execute(
+            "UPDATE trials SET phase = ?4 WHERE generation = ?1 AND slot = ?2 AND status = 'running' AND worker = ?3",
+            params![generation, slot as i64, worker, phase],
+        )?;
+        Ok(())
     }
 
     fn release(&self, generation: u32, slot: usize, worker: &str) -> Result<bool> {

@@ -127,6 +127,10 @@ fn report_exports_and_lineage_match_the_store() {
         2 * 5,
         "two children per generation"
     );
+    // The page lists every donor edge with the genes it gave.
+    let details = html.split("<details>").nth(1).unwrap();
+    let details = details.split("</details>").next().unwrap();
+    assert_eq!(details.matches("<tr><td>").count(), 2 * 5, "{details}");
 
     // The library view agrees with the store: block history sums to 1, starts uniform.
     let run = pbtnas_report::RunData::load(&dir).unwrap();

@@ -59,6 +59,43 @@ fn architecture(run: &RunData, best: &Trial) -> String {
     out + "</table>\n"
 }
 
+/// Every member made with a donor: its parent, its donor and the genes (with their options) the
+/// donor gave.
+fn donor_table(run: &RunData) -> String {
+    let mut rows = String::new();
+    for e in lineage::edges(run).into_iter().filter(|e| e.donor) {
+        let Some(child) = run.trial(e.to.0, e.to.1) else {
+            continue;
+        };
+        let genes: Vec<String> = e
+            .genes
+            .iter()
+            .map(|&g| {
+                format!(
+                    "{}={}",
+                    run.space.genes[g].name,
+                    run.space.option(&child.spec.plan.genome, g)
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            rows,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            e.to.0 + 1,
+            e.to.1,
+            child.spec.plan.parent.map_or("–".into(), |p| p.to_string()),
+            e.from.1,
+            escape(&genes.join(", "))
+        );
+    }
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<details><summary>Members made with a donor, and the genes it gave</summary><table><tr><th>generation</th><th>slot</th><th>parent</th><th>donor</th><th>genes from the donor</th></tr>\n{rows}</table></details>\n"
+    )
+}
+
 /// The best member's line, generation by generation: how each step's member was made, its
 /// fitness, and which genes changed.
 fn schedule(run: &RunData, best: &Trial) -> String {
@@ -198,13 +235,18 @@ pre {{ background: #f6f6f6; padding: 8px; overflow-x: auto; }}
     for (id, title, file, note) in [
         ("fitness", "Fitness over generations", "fitness.svg", "Dots: members (colour = slot); grey segments follow parent edges."),
         ("best-so-far", "Best so far over time", "best_so_far.svg", ""),
-        ("lineage", "Lineage", "lineage.svg", "Nodes: trials coloured by fitness (blue worst, yellow best). Grey: parent edges; dashed orange: donor edges (the genes taken are in <a href=\"lineage.dot\">lineage.dot</a>); thick: the best-ever member's line."),
+        ("lineage", "Lineage", "lineage.svg", "Nodes: trials coloured by fitness (blue worst, yellow best). Grey: parent edges; dashed orange: donor edges (the genes each gave are listed below and in <a href=\"lineage.dot\">lineage.dot</a>); thick: the best-ever member's line."),
         ("block-history", "Block history", "block_history.svg", "Share of all layers descending from each initial member (colour = initial slot)."),
         ("genes", "Option frequencies per gene", "genes.svg", ""),
     ] {
+        let extra = if id == "lineage" {
+            donor_table(run)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             h,
-            "<section id=\"{id}\"><h2>{title}</h2><p>{note}</p><img src=\"{file}\" alt=\"{title}\"></section>"
+            "<section id=\"{id}\"><h2>{title}</h2><p>{note}</p><img src=\"{file}\" alt=\"{title}\">{extra}</section>"
         );
     }
     let _ = writeln!(

@@ -754,12 +754,12 @@ pub fn hostname() -> String {
 }
 
 /// The id of this process's worker thread `i`: `host:pid:i`.
-pub fn worker_id(i: usize) -> String {
+fn worker_id(i: usize) -> String {
     format!("{}:{}:{i}", hostname(), std::process::id())
 }
 
 /// Whether a worker id names a process of this host that no longer exists.
-pub fn is_dead_here(worker: &str) -> bool {
+fn is_dead_here(worker: &str) -> bool {
     let mut parts = worker.rsplitn(3, ':');
     let (_, pid, host) = (parts.next(), parts.next(), parts.next());
     host == Some(hostname().as_str())

@@ -9,6 +9,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use plotters::prelude::*;
 
 use crate::history::{fitness, fitness_series, median};
+use crate::plots::{self, color, err};
 use crate::wilcoxon::{signed_rank, Alternative, TestResult};
 use crate::RunData;
 
@@ -258,52 +259,34 @@ pub fn svg(c: &Comparison) -> Result<String> {
         (lo - 1.0, lo + 1.0)
     };
     let pad = 0.05 * (hi - lo);
-    let mut out = String::new();
-    {
-        let root = SVGBackend::with_string(&mut out, (860, 420)).into_drawing_area();
-        let e = |e: DrawingAreaErrorKind<std::io::Error>| anyhow!("drawing the comparison: {e:?}");
-        root.fill(&WHITE).map_err(e)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                "Best fitness so far: mean ± std over runs",
-                ("sans-serif", 18),
-            )
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(64)
-            .build_cartesian_2d(0.5..gens as f64 + 0.5, (lo - pad)..(hi + pad))
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .x_desc("generation")
-            .y_desc("fitness")
-            .draw()
-            .map_err(e)?;
-        for (i, name, pts) in curves {
-            let col = Palette99::pick(i).to_rgba();
-            let col = RGBColor(col.0, col.1, col.2);
-            let mut band: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.1 + p.2)).collect();
-            band.extend(pts.iter().rev().map(|p| (p.0, p.1 - p.2)));
-            chart
-                .draw_series(std::iter::once(Polygon::new(band, col.mix(0.2).filled())))
-                .map_err(e)?;
-            chart
-                .draw_series(LineSeries::new(
-                    pts.iter().map(|p| (p.0, p.1)),
-                    col.stroke_width(2),
-                ))
-                .map_err(e)?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], col.stroke_width(2)));
-        }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(e)?;
-        root.present().map_err(e)?;
-    }
-    Ok(out)
+    let x = (0.5, gens as f64 + 0.5);
+    let caption = "Best fitness so far: mean ± std over runs";
+    plots::svg(
+        (860, 420),
+        caption,
+        x,
+        (lo - pad, hi + pad),
+        ("generation", "fitness"),
+        |chart| {
+            for (i, name, pts) in curves {
+                let col = color(i);
+                let mut band: Vec<(f64, f64)> = pts.iter().map(|p| (p.0, p.1 + p.2)).collect();
+                band.extend(pts.iter().rev().map(|p| (p.0, p.1 - p.2)));
+                chart
+                    .draw_series(std::iter::once(Polygon::new(band, col.mix(0.2).filled())))
+                    .map_err(err)?;
+                chart
+                    .draw_series(LineSeries::new(
+                        pts.iter().map(|p| (p.0, p.1)),
+                        col.stroke_width(2),
+                    ))
+                    .map_err(err)?
+                    .label(name)
+                    .legend(move |(x, y)| {
+                        PathElement::new([(x, y), (x + 20, y)], col.stroke_width(2))
+                    });
+            }
+            Ok(true)
+        },
+    )
 }

@@ -8,16 +8,17 @@ use crate::history::{block_history, fitness, fitness_series, option_shares};
 use crate::lineage::{best_line, edges, fitness_scale, ramp};
 use crate::RunData;
 
-type Chart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+pub(crate) type Chart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
 const FONT: &str = "sans-serif";
 
-fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+pub(crate) fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("drawing a plot: {e:?}")
 }
 
 /// A colour per initial member or option, distinct for the first dozens.
-fn color(i: usize) -> RGBColor {
+pub(crate) fn color(i: usize) -> RGBColor {
     let c = Palette99::pick(i).to_rgba();
     RGBColor(c.0, c.1, c.2)
 }
@@ -48,7 +49,7 @@ fn padded(values: impl Iterator<Item = f64>) -> (f64, f64) {
 
 /// Draws one chart into an SVG string: `draw` gets the chart with its mesh already drawn and
 /// returns whether its series have legend labels to show.
-fn svg(
+pub(crate) fn svg(
     size: (u32, u32),
     caption: &str,
     x: (f64, f64),

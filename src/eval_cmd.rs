@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use pbtnas_gan::GanTask;
 use pbtnas_genome::SearchSpace;
-use pbtnas_orchestrator::checkpoints::CheckpointDir;
+use pbtnas_orchestrator::checkpoints::Checkpoints;
 use pbtnas_orchestrator::progress::count_bar;
 use pbtnas_orchestrator::runner::layout;
 use pbtnas_orchestrator::store::Trial;
@@ -38,7 +38,7 @@ pub fn run(run_dir: &Path, opts: &EvalOptions) -> Result<()> {
         .context("the run has no evaluated member with a checkpoint yet")?;
     let device = pbtnas_nn::parse_device(&opts.device)?;
     let space = SearchSpace::from_file(&run_dir.join(layout::SPACE))?;
-    let ckpts = CheckpointDir::open(run_dir.join(layout::CHECKPOINTS))?;
+    let ckpts = Checkpoints::open(cfg.checkpoints.location.as_deref(), run_dir)?;
     let sha = best.ckpt.as_deref().expect("filtered");
     let (state, _) = pbtnas_nn::checkpoint::decode(&ckpts.get(sha)?, &device)?;
     let (g, slot) = (best.spec.generation + 1, best.spec.slot);

@@ -55,6 +55,10 @@ enum Command {
         /// Members this process trains at once (default: as `pbtnas run` would).
         #[arg(long)]
         workers: Option<usize>,
+        /// On a machine without the run's directory: join the run of this name in the
+        /// PostgreSQL store (`--store`), making RUN_DIR a local working directory of it.
+        #[arg(long)]
+        run: Option<String>,
         #[command(flatten)]
         launch: LaunchArgs,
     },
@@ -290,8 +294,17 @@ fn real_main() -> Result<()> {
         Command::Worker {
             run_dir,
             workers,
+            run,
             launch: how,
         } => {
+            if let Some(name) = &run {
+                if !run_dir.join(layout::CONFIG).exists() {
+                    let url = how.store_url()?.context(
+                        "--run joins a run in a PostgreSQL store: give its URL (--store, --store-file or PBTNAS_STORE)",
+                    )?;
+                    pbtnas_orchestrator::store::join_run(&run_dir, &url, name)?;
+                }
+            }
             let mut cfg = RunConfig::from_file_with(&run_dir.join(layout::CONFIG), &[])
                 .with_context(|| format!("{} is not a run directory", run_dir.display()))?;
             cfg.space = Some(run_dir.join(layout::SPACE));

@@ -1,5 +1,5 @@
 //! Several worker processes on one run store: the same result as one process, whatever kills
-//! them on the way (SIGKILL at random points: training, checkpoint writing, planning), on SQLite
+//! them or damages their checkpoints on the way (SIGKILL at random points: training, checkpoint writing, planning), on SQLite
 //! and on PostgreSQL (the `_postgres` tests need `PBTNAS_TEST_POSTGRES`, a database URL, and the
 //! restart test `PBTNAS_TEST_PG_RESTART`, a command restarting that server; `.ci/run` sets both).
 
@@ -147,15 +147,15 @@ fn wait_for(path: &Path) {
     }
 }
 
-/// `pbtnas run` starting the run in `dir`, then two `pbtnas worker` processes joining it.
-fn three_processes(cfg: &Path, dir: &Path, store: Option<&str>) -> Vec<Child> {
+/// `pbtnas run` starting the run in `dir`, then three `pbtnas worker` processes joining it.
+fn four_processes(cfg: &Path, dir: &Path, store: Option<&str>) -> Vec<Child> {
     let d = dir.to_str().unwrap();
     let mut workers = vec![spawn(
         &["run", cfg.to_str().unwrap(), "--run-dir", d],
         store,
     )];
     wait_for(&dir.join("config.yaml"));
-    workers.extend((0..2).map(|_| spawn(&["worker", d], store)));
+    workers.extend((0..3).map(|_| spawn(&["worker", d], store)));
     workers
 }
 
@@ -175,28 +175,42 @@ fn reference(root: &Path, cfg: &Path) -> BTreeMap<(u64, u64), Value> {
     r
 }
 
-/// One process on SQLite, then three on `store`: the same run.
-fn three_processes_give_the_one_process_result(store: Option<&str>) {
+/// One process on SQLite, then four on `store`: the same run.
+fn four_processes_give_the_one_process_result(store: Option<&str>) {
     let tmp = tempfile::tempdir().unwrap();
     let cfg = config(tmp.path());
     let want = reference(tmp.path(), &cfg);
-    let dir = tmp.path().join("three");
-    let d = dir.to_str().unwrap();
-    for mut w in three_processes(&cfg, &dir, store) {
+    let dir = tmp.path().join("four");
+    for mut w in four_processes(&cfg, &dir, store) {
         succeeds(&mut w);
     }
     assert_eq!(outcome(&dir, store), want);
-    // The work was shared: more than one process trained member-steps.
-    let out = bin(store).args(["status", d, "--json"]).output().unwrap();
+    let pids = worker_pids(&dir, store);
+    assert!(pids.len() >= 2, "the work was shared: {pids:?}");
+    checkpoints_intact(&dir);
+}
+
+/// The processes that trained the run's member-steps.
+fn worker_pids(dir: &Path, store: Option<&str>) -> std::collections::BTreeSet<String> {
+    let out = bin(store)
+        .args(["status", dir.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let pids: std::collections::BTreeSet<&str> = v["trials"]
+    v["trials"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| t["worker"].as_str().unwrap().rsplit(':').nth(1).unwrap())
-        .collect();
-    assert!(pids.len() >= 2, "{pids:?}");
-    checkpoints_intact(&dir);
+        .map(|t| {
+            t["worker"]
+                .as_str()
+                .unwrap()
+                .rsplit(':')
+                .nth(1)
+                .unwrap()
+                .to_string()
+        })
+        .collect()
 }
 
 /// Workers on `store` SIGKILLed eight times at random points and replaced; `disrupt` runs once
@@ -207,7 +221,7 @@ fn killed_workers_change_nothing(store: Option<&str>, disrupt: impl FnOnce()) {
     let want = reference(tmp.path(), &cfg);
     let dir = tmp.path().join("killed");
     let d = dir.to_str().unwrap();
-    let mut workers = three_processes(&cfg, &dir, store);
+    let mut workers = four_processes(&cfg, &dir, store);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
     let mut kills = 0;
     let mut disrupt = Some(disrupt);
@@ -244,8 +258,8 @@ fn killed_workers_change_nothing(store: Option<&str>, disrupt: impl FnOnce()) {
 }
 
 #[test]
-fn three_worker_processes_give_the_one_process_result() {
-    three_processes_give_the_one_process_result(None);
+fn four_worker_processes_give_the_one_process_result() {
+    four_processes_give_the_one_process_result(None);
 }
 
 #[test]
@@ -255,8 +269,8 @@ fn workers_killed_at_random_points_change_nothing() {
 
 #[test]
 #[ignore = "needs PBTNAS_TEST_POSTGRES; .ci/run runs it"]
-fn three_worker_processes_on_postgres_give_the_sqlite_result() {
-    three_processes_give_the_one_process_result(Some(&postgres_url()));
+fn four_worker_processes_on_postgres_give_the_sqlite_result() {
+    four_processes_give_the_one_process_result(Some(&postgres_url()));
 }
 
 #[test]
@@ -268,4 +282,193 @@ fn postgres_workers_survive_kills_and_a_database_restart() {
         let ok = Command::new("sh").args(["-c", &restart]).status().unwrap();
         assert!(ok.success(), "{restart} failed");
     });
+}
+
+/// A run stopped right after planning generation 3, whose inputs of that generation are then
+/// damaged (one truncated, one with a flipped byte, one deleted), ends, when resumed, as the
+/// undamaged run: each bad checkpoint is detected by its hash, recomputed by redoing its step
+/// from that step's own inputs and seed, stored again, and the repair is recorded.
+#[test]
+fn damaged_checkpoints_are_redone_from_their_inputs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let want = reference(tmp.path(), &cfg);
+    let dir = tmp.path().join("damaged");
+    let d = dir.to_str().unwrap();
+    let mut run = spawn(&["run", cfg.to_str().unwrap(), "--run-dir", d], None);
+    let status = || -> Option<Value> {
+        let out = bin(None).args(["status", d, "--json"]).output().ok()?;
+        serde_json::from_slice(&out.stdout).ok()
+    };
+    let generation_of = |t: &Value| t["generation"].as_u64().unwrap();
+    let start = Instant::now();
+    let v = loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "generation 3 never came"
+        );
+        if let Some(v) = status() {
+            if v["trials"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| generation_of(t) == 2)
+            {
+                break v;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    run.kill().unwrap();
+    run.wait().unwrap();
+    // The parent checkpoints of generation 3's unfinished steps, as the store has them now.
+    let v = status().unwrap_or(v);
+    let mut inputs: Vec<String> = Vec::new();
+    for t in v["trials"].as_array().unwrap() {
+        if generation_of(t) == 2 && t["status"] != "done" {
+            let sha = t["parent_checkpoint"].as_str().unwrap().to_string();
+            if !inputs.contains(&sha) {
+                inputs.push(sha);
+            }
+        }
+    }
+    inputs.truncate(3);
+    assert!(!inputs.is_empty(), "the run was stopped too late");
+    let path = |sha: &str| dir.join("checkpoints").join(format!("{sha}.safetensors"));
+    for (i, sha) in inputs.iter().enumerate() {
+        let mut bytes = std::fs::read(path(sha)).unwrap();
+        match i {
+            0 => std::fs::write(path(sha), &bytes[..bytes.len() / 2]).unwrap(),
+            1 => {
+                let mid = bytes.len() / 2;
+                bytes[mid] ^= 0x10;
+                std::fs::write(path(sha), &bytes).unwrap();
+            }
+            _ => std::fs::remove_file(path(sha)).unwrap(),
+        }
+    }
+    succeeds(&mut spawn(
+        &["run", cfg.to_str().unwrap(), "--run-dir", d],
+        None,
+    ));
+    assert_eq!(outcome(&dir, None), want);
+    checkpoints_intact(&dir);
+    let repairs: Vec<Value> = std::fs::read_to_string(dir.join("events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["event"] == "checkpoint_repaired")
+        .collect();
+    let mut repaired: Vec<&str> = repairs
+        .iter()
+        .map(|e| e["checkpoint"].as_str().unwrap())
+        .collect();
+    repaired.sort();
+    let mut damaged: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    damaged.sort();
+    assert_eq!(repaired, damaged, "each damaged input redone once");
+    for e in &repairs {
+        assert_eq!(e["identical"], true, "{e}");
+        assert_eq!(e["generation"], 1, "{e}");
+    }
+    assert!(
+        repairs[0]["problem"].as_str().unwrap().contains("corrupt"),
+        "{}",
+        repairs[0]
+    );
+}
+
+/// Workers on "other machines" (each with its own fresh directory, joining by run name through
+/// PostgreSQL) and checkpoints in an S3-compatible bucket: the one-process SQLite result, nothing
+/// written to any local checkpoint folder, and the best member exported from the bucket. Needs a
+/// build with `--features cloud`, `PBTNAS_TEST_POSTGRES` and `PBTNAS_TEST_S3`, the endpoint of an
+/// S3 server with a bucket `pbtnas-test` (`.ci/run` starts moto's server).
+#[test]
+#[cfg(feature = "cloud")]
+#[ignore = "needs PBTNAS_TEST_POSTGRES and PBTNAS_TEST_S3; .ci/run runs it"]
+fn workers_without_a_shared_directory_use_s3_checkpoints() {
+    let endpoint = std::env::var("PBTNAS_TEST_S3")
+        .expect("set PBTNAS_TEST_S3 to an S3 endpoint (http://127.0.0.1:5123) to run this test");
+    for (k, v) in [
+        ("AWS_ENDPOINT", endpoint.as_str()),
+        ("AWS_ALLOW_HTTP", "true"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+    ] {
+        std::env::set_var(k, v);
+    }
+    let url = postgres_url();
+    let store = Some(url.as_str());
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(tmp.path());
+    let want = reference(tmp.path(), &cfg);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let name = text
+        .lines()
+        .find_map(|l| l.strip_prefix("name: "))
+        .unwrap()
+        .to_string();
+    std::fs::write(
+        &cfg,
+        text + &format!("checkpoints: {{location: \"s3://pbtnas-test/{name}\"}}\n"),
+    )
+    .unwrap();
+    let main = tmp.path().join("main");
+    let mut workers = vec![spawn(
+        &[
+            "run",
+            cfg.to_str().unwrap(),
+            "--run-dir",
+            main.to_str().unwrap(),
+        ],
+        store,
+    )];
+    wait_for(&main.join("config.yaml"));
+    let elsewhere: Vec<PathBuf> = (0..3)
+        .map(|i| tmp.path().join(format!("machine{i}")))
+        .collect();
+    for dir in &elsewhere {
+        workers.push(spawn(
+            &["worker", dir.to_str().unwrap(), "--run", &name],
+            store,
+        ));
+    }
+    for w in &mut workers {
+        succeeds(w);
+    }
+    let got = outcome(&main, store);
+    assert_eq!(got, want);
+    assert!(worker_pids(&main, store).len() >= 2, "the work was shared");
+    for dir in elsewhere.iter().chain([&main]) {
+        assert!(!dir.join("checkpoints").exists(), "{}", dir.display());
+    }
+    assert!(elsewhere.iter().all(|d| d.join("store.json").exists()));
+    // The bucket holds the final population's checkpoints under the prefix.
+    let listing = Command::new("curl")
+        .args(["-sf", &format!("{endpoint}/pbtnas-test?prefix={name}/")])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8(listing.stdout).unwrap();
+    for ((g, _), t) in &got {
+        if *g == STEPS - 1 {
+            let sha = t["checkpoint"].as_str().unwrap();
+            assert!(
+                listing.contains(&format!("<Key>{name}/{sha}.safetensors</Key>")),
+                "{sha} not in the bucket: {listing}"
+            );
+        }
+    }
+    let out = tmp.path().join("best");
+    let exported = bin(store)
+        .args(["export", elsewhere[0].to_str().unwrap(), "--best", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    assert!(out.join("model.safetensors").exists());
 }

@@ -152,10 +152,15 @@ impl ExploitSchedule {
     }
 }
 
-/// Which checkpoints are kept on disk.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Where checkpoints are kept, and which.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CheckpointPolicy {
+    /// A folder (relative to the run directory; default `checkpoints`), a shared filesystem,
+    /// or an object store URL: `s3://bucket/prefix`, `gs://…`, `az://…` (feature `cloud`;
+    /// credentials and endpoint from `AWS_*` / `GOOGLE_*` / `AZURE_*`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
     /// Completed generations whose checkpoints are kept (at least 1: the current population),
     /// besides the inputs of the next generation and the best-ever member.
     pub keep_generations: u32,
@@ -163,14 +168,19 @@ pub struct CheckpointPolicy {
     pub keep_best: bool,
     /// Keep every checkpoint (overrides the above).
     pub keep_all: bool,
+    /// Keep the inputs of the current population's steps too, so that a checkpoint found
+    /// corrupt or missing is recomputed by redoing its step (about twice the storage).
+    pub keep_inputs: bool,
 }
 
 impl Default for CheckpointPolicy {
     fn default() -> Self {
         Self {
+            location: None,
             keep_generations: 1,
             keep_best: true,
             keep_all: false,
+            keep_inputs: true,
         }
     }
 }

@@ -20,7 +20,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
-use crate::checkpoints::CheckpointDir;
+use crate::checkpoints::{CheckpointError, Checkpoints};
 use crate::config::{RunConfig, StrategyConfig};
 use crate::progress::{human_duration, Output, Progress};
 use crate::store::{NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus};
@@ -36,6 +36,12 @@ mod purpose {
     pub const FRESH: u64 = 5;
     pub const MUTATE: u64 = 6;
 }
+
+/// The event recorded when a checkpoint was recomputed.
+pub const REPAIR_EVENT: &str = "checkpoint_repaired";
+
+/// Repairs nested inside a repair (an input of a redone step itself bad) before giving up.
+const MAX_REPAIR_DEPTH: u32 = 3;
 
 /// File names inside a run directory.
 pub mod layout {
@@ -92,7 +98,7 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
         .with_context(|| format!("cannot create run directory {}", dir.display()))?;
     let store = crate::store::open(dir, opts.store.as_deref(), &cfg.name)?;
     let store = store.as_ref();
-    let ckpts = CheckpointDir::open(dir.join(layout::CHECKPOINTS))?;
+    let ckpts = Checkpoints::open(cfg.checkpoints.location.as_deref(), dir)?;
     let progress = Progress::new(dir, opts.output);
     let space = task.space();
     // The space is identified by its id, not by the path it was read from; the worker counts are
@@ -215,7 +221,7 @@ struct Runner<'a, T: Task> {
     artifacts: PathBuf,
     cfg: &'a RunConfig,
     store: &'a dyn Store,
-    ckpts: &'a CheckpointDir,
+    ckpts: &'a Checkpoints,
     progress: &'a Progress,
     default_workers: usize,
     opts: &'a RunOptions,
@@ -413,15 +419,26 @@ impl<T: Task> Runner<'_, T> {
             .finish_trial(g, slot, me, &outcome, self.cfg.max_attempts)
     }
 
-    /// Builds the member's starting state from its plan, trains, evaluates and checkpoints it.
+    /// Runs a leased step and stores its checkpoint: fitness, checkpoint hash, metrics.
     fn execute(&self, trial: &Trial, me: &str) -> Result<(f64, String, crate::task::Metrics)> {
-        let spec = &trial.spec;
+        let (fitness, bytes, metrics) = self.produce(&trial.spec, Some(me), 0)?;
+        let sha = self.ckpts.put(&bytes)?;
+        Ok((fitness, sha, metrics))
+    }
+
+    /// Builds a member's starting state from its plan and inputs, trains and evaluates it:
+    /// fitness, encoded checkpoint, metrics. `me` is the worker holding the step's lease (none
+    /// when a step is redone to repair its checkpoint); `depth` counts nested repairs.
+    fn produce(
+        &self,
+        spec: &NewTrial,
+        me: Option<&str>,
+        depth: u32,
+    ) -> Result<(f64, Vec<u8>, crate::task::Metrics)> {
         let plan = &spec.plan;
         let task = self.task;
         task.space().validate(&plan.genome)?;
-        let load = |sha: &str| -> Result<pbtnas_nn::MemberState> {
-            Ok(decode(&self.ckpts.get(sha)?, &Device::Cpu)?.0)
-        };
+        let load = |sha: &str| self.load_input(sha, depth);
         let mut state = match &spec.parent_ckpt {
             Some(sha) => load(sha)?,
             None => task
@@ -462,17 +479,20 @@ impl<T: Task> Runner<'_, T> {
             seed: spec.train_seed,
             artifacts: self.artifacts.clone(),
             progress: self.progress.step_bar(format!(
-                "gen {} slot {:>2}",
+                "gen {} slot {:>2}{}",
                 spec.generation + 1,
-                spec.slot
+                spec.slot,
+                if me.is_none() { " (redo)" } else { "" }
             )),
         };
         let trained = task.train_step(&mut member, &ctx);
         ctx.progress.evaluating();
-        // Shown by `pbtnas status`; a failed write only loses that detail.
-        let _ = self
-            .store
-            .set_phase(spec.generation, spec.slot, me, "evaluating");
+        if let Some(me) = me {
+            // Shown by `pbtnas status`; a failed write only loses that detail.
+            let _ = self
+                .store
+                .set_phase(spec.generation, spec.slot, me, "evaluating");
+        }
         let evaluated = trained.and_then(|m| Ok((m, task.evaluate(&mut member, &ctx)?)));
         self.progress.step_end(&ctx.progress);
         let (mut metrics, eval) = evaluated?;
@@ -487,8 +507,61 @@ impl<T: Task> Runner<'_, T> {
             "fitness": eval.fitness,
         });
         let bytes = encode(&task.save(&member)?, &header)?;
-        let sha = self.ckpts.put(&bytes)?;
-        Ok((eval.fitness, sha, metrics))
+        Ok((eval.fitness, bytes, metrics))
+    }
+
+    /// Reads an input checkpoint. One found missing or corrupt is recomputed by redoing the
+    /// step that made it from that step's own inputs and seed (kept while its output is
+    /// needed: `checkpoints.keep_inputs`); steps are deterministic, so the same bytes come back
+    /// and are stored again. The repair is an event in the store and in the progress output.
+    fn load_input(&self, sha: &str, depth: u32) -> Result<pbtnas_nn::MemberState> {
+        let err = match self.ckpts.get(sha) {
+            Ok(bytes) => return Ok(decode(&bytes, &Device::Cpu)?.0),
+            Err(e) => e,
+        };
+        let Some(problem) = err.downcast_ref::<CheckpointError>() else {
+            return Err(err);
+        };
+        let problem = problem.to_string();
+        let all = self.store.all_trials()?;
+        let Some(producer) = all.iter().rev().find(|t| t.ckpt.as_deref() == Some(sha)) else {
+            return Err(err.context("no step of this run made it, so it cannot be recomputed"));
+        };
+        if depth >= MAX_REPAIR_DEPTH {
+            return Err(err.context("too many nested repairs"));
+        }
+        let (g, slot) = (producer.spec.generation, producer.spec.slot);
+        let what = format!("gen {} slot {slot}", g + 1);
+        self.progress.event(
+            "warning",
+            json!({"message": format!("{problem}: redoing {what} from its inputs")}),
+            &format!("warning: {problem}: redoing {what} from its inputs"),
+        );
+        let (_, bytes, _) = self
+            .produce(&producer.spec, None, depth + 1)
+            .with_context(|| format!("{problem}; redoing {what} failed"))?;
+        let redone = pbtnas_nn::checkpoint::sha256_hex(&bytes);
+        let identical = redone == sha;
+        if identical {
+            self.ckpts.remove(sha)?;
+        }
+        self.ckpts.put(&bytes)?;
+        let payload = json!({"checkpoint": sha, "problem": problem, "generation": g,
+            "slot": slot, "identical": identical, "redone": redone});
+        self.store.add_event(g, REPAIR_EVENT, &payload)?;
+        self.progress.event(
+            REPAIR_EVENT,
+            payload,
+            &format!(
+                "  redid {what}: checkpoint {}",
+                if identical {
+                    "restored (identical bytes)"
+                } else {
+                    "NOT identical (the step is not deterministic here); using the redone state"
+                }
+            ),
+        );
+        Ok(decode(&bytes, &Device::Cpu)?.0)
     }
 
     fn plan_next_generation(&self, g: u32, trials: &[Trial]) -> Result<()> {
@@ -642,10 +715,10 @@ impl<T: Task> Runner<'_, T> {
     }
 
     /// Deletes checkpoints no longer referenced: keeps the last `keep_generations` completed
-    /// generations (at least the current population), the inputs of a planned generation, and
-    /// the best-ever member.
+    /// generations (at least the current population), the inputs of a planned generation, the
+    /// inputs of the population's steps (`keep_inputs`) and the best-ever member.
     fn collect_garbage(&self, completed: u32) -> Result<()> {
-        let policy = self.cfg.checkpoints;
+        let policy = &self.cfg.checkpoints;
         if policy.keep_all {
             return Ok(());
         }
@@ -658,7 +731,12 @@ impl<T: Task> Runner<'_, T> {
             if recent {
                 keep.extend(t.ckpt.clone());
             }
-            if t.spec.generation == newest && newest > completed {
+            // While the run goes on: the inputs of the next generation, and (to recompute a bad
+            // checkpoint of the population) those of the population's own steps.
+            let inputs = newest > completed
+                && (t.spec.generation == newest
+                    || (policy.keep_inputs && t.spec.generation == completed));
+            if inputs {
                 keep.extend(t.spec.parent_ckpt.clone());
                 keep.extend(t.spec.donor_ckpt.clone());
             }

@@ -174,6 +174,8 @@ pub fn to_json(trials: &[Trial], complete: bool) -> serde_json::Value {
                 "attempts": t.attempts,
                 "fitness": t.fitness,
                 "checkpoint": t.ckpt,
+                "parent_checkpoint": t.spec.parent_ckpt,
+                "donor_checkpoint": t.spec.donor_ckpt,
                 "worker": t.worker,
                 "phase": t.phase,
             })

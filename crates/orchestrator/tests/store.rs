@@ -281,3 +281,64 @@ fn store_urls_are_shown_without_their_password() {
     assert_eq!(redacted("postgres://ann@db/pbt"), "postgres://ann@db/pbt");
     assert_eq!(redacted("postgres://db/pbt"), "postgres://db/pbt");
 }
+
+/// Events are appended to the run's log and read back by kind, in order.
+fn events_are_kept_in_order_by_kind(postgres: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_with_generation(dir.path(), 2, postgres);
+    let repaired = |n: u32| serde_json::json!({"checkpoint": format!("c{n}"), "slot": n});
+    store
+        .add_event(1, "checkpoint_repaired", &repaired(1))
+        .unwrap();
+    store.add_event(3, "something_else", &repaired(9)).unwrap();
+    store
+        .add_event(2, "checkpoint_repaired", &repaired(2))
+        .unwrap();
+    assert_eq!(
+        store.events("checkpoint_repaired").unwrap(),
+        vec![(1, repaired(1)), (2, repaired(2))]
+    );
+    // The generation's decision is an event too.
+    assert_eq!(store.events("generation").unwrap().len(), 1);
+    assert!(store.events("nothing").unwrap().is_empty());
+}
+
+on_both_stores! {
+    events_are_kept_in_order_by_kind => events_sqlite, events_postgres;
+}
+
+/// Over TLS (`sslmode=require`), the server's certificate is verified: refused without its CA,
+/// accepted with the CA in `PGSSLROOTCERT`; and the test user is one the server admits over TLS
+/// only, so a plain connection is refused. Needs `PBTNAS_TEST_POSTGRES_TLS` (that user's URL)
+/// and `PBTNAS_TEST_TLS_CA` (`scripts/pg-test-tls.sh` sets both up; `.ci/run` runs it).
+#[test]
+#[ignore = "needs PBTNAS_TEST_POSTGRES_TLS and PBTNAS_TEST_TLS_CA; .ci/run runs it"]
+fn postgres_over_tls_verifies_the_server_certificate() {
+    let url = std::env::var("PBTNAS_TEST_POSTGRES_TLS").expect("PBTNAS_TEST_POSTGRES_TLS");
+    let ca = std::env::var("PBTNAS_TEST_TLS_CA").expect("PBTNAS_TEST_TLS_CA");
+    let run = fresh_run("tls");
+    let plain = PostgresStore::connect(&format!("{url}?sslmode=disable"), &run)
+        .err()
+        .expect("the server admits this user over TLS only");
+    assert!(format!("{plain:#}").contains("cannot connect"), "{plain:#}");
+    std::env::remove_var("PGSSLROOTCERT");
+    let unverified = PostgresStore::connect(&format!("{url}?sslmode=require"), &run)
+        .err()
+        .expect("a certificate from an unknown CA is refused");
+    assert!(
+        format!("{unverified:#}").contains("certificate"),
+        "{unverified:#}"
+    );
+    std::env::set_var("PGSSLROOTCERT", &ca);
+    let store = PostgresStore::connect(&format!("{url}?sslmode=require"), &run).unwrap();
+    let info = RunInfo {
+        config_json: "{}".into(),
+        space_id: "s".into(),
+        space_yaml: String::new(),
+    };
+    assert!(store.open_run(&info).unwrap().is_none());
+    store
+        .add_event(0, "tls", &serde_json::json!({"ok": true}))
+        .unwrap();
+    assert_eq!(store.events("tls").unwrap().len(), 1);
+}

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context, Result};
 use candle_core::{Device, Tensor};
 use pbtnas_nn::checkpoint::decode;
-use pbtnas_orchestrator::checkpoints::CheckpointDir;
-use pbtnas_orchestrator::runner::{best_trial, layout};
+use pbtnas_orchestrator::checkpoints::Checkpoints;
+use pbtnas_orchestrator::runner::best_trial;
 use serde_json::json;
 
 use crate::run_data::trial_id;
@@ -51,7 +51,7 @@ pub fn export_best(run: &RunData, out: &Path) -> Result<Vec<PathBuf>> {
         .ckpt
         .as_deref()
         .ok_or_else(|| anyhow!("the best member {} has no checkpoint", trial_id(best)))?;
-    let ckpts = CheckpointDir::open(run.dir.join(layout::CHECKPOINTS))?;
+    let ckpts = Checkpoints::of_run(&run.dir)?;
     let bytes = ckpts
         .get(sha)
         .with_context(|| format!("reading the checkpoint of {}", trial_id(best)))?;

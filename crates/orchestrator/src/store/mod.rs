@@ -127,6 +127,10 @@ pub trait Store: Send + Sync {
         outcome: &Outcome,
         max_failures: u32,
     ) -> Result<Option<TrialStatus>>;
+    /// Appends an event (`kind`, JSON payload) to the run's log.
+    fn add_event(&self, generation: u32, kind: &str, payload: &serde_json::Value) -> Result<()>;
+    /// The run's events of `kind`, oldest first: `(generation, payload)`.
+    fn events(&self, kind: &str) -> Result<Vec<(u32, serde_json::Value)>>;
     /// Marks the run complete.
     fn mark_complete(&self) -> Result<()>;
     /// Whether the run is complete.
@@ -206,6 +210,38 @@ pub fn open_existing(run_dir: &std::path::Path) -> Result<Box<dyn Store>> {
         );
     }
     Ok(Box::new(PostgresStore::connect(&url, run)?))
+}
+
+/// Makes `run_dir` a working directory of the run named `run` in the PostgreSQL store at `url`:
+/// its config and space as stored, for a worker on a machine that does not share the run's
+/// directory. Its checkpoints must then be somewhere every machine reaches: an object store URL
+/// or an absolute (shared) path; a folder inside the run directory is refused.
+pub fn join_run(run_dir: &std::path::Path, url: &str, run: &str) -> Result<()> {
+    use crate::runner::layout;
+    let store = PostgresStore::connect(url, run)?;
+    let Some(info) = store.run_info()? else {
+        bail!(
+            "the database at {} has no run named '{run}' (start it with `pbtnas run`)",
+            postgres::redacted(url)
+        );
+    };
+    let cfg: crate::config::RunConfig = serde_json::from_str(&info.config_json)?;
+    let location = cfg
+        .checkpoints
+        .location
+        .as_deref()
+        .unwrap_or(layout::CHECKPOINTS);
+    if !location.contains("://") && std::path::Path::new(location).is_relative() {
+        bail!(
+            "run '{run}' keeps its checkpoints in its own directory ({location}), which this \
+             machine does not have: run it with `checkpoints.location` set to an object store \
+             (s3://…, gs://…) or a shared absolute path, or give this worker the run's directory"
+        );
+    }
+    std::fs::create_dir_all(run_dir)?;
+    std::fs::write(run_dir.join(layout::CONFIG), cfg.to_yaml())?;
+    std::fs::write(run_dir.join(layout::SPACE), &info.space_yaml)?;
+    open(run_dir, Some(url), run).map(drop)
 }
 
 /// A step that has failed `failures` times fails once more: retried, or failed for good at

@@ -160,6 +160,21 @@ impl PostgresStore {
         })
     }
 
+    /// The stored identity of this run, if it exists.
+    pub fn run_info(&self) -> Result<Option<RunInfo>> {
+        let row = self.with(|c| {
+            c.query_opt(
+                "SELECT config, space_id, space_yaml FROM pbtnas_runs WHERE run = $1",
+                &[&self.run],
+            )
+        })?;
+        Ok(row.map(|r| RunInfo {
+            config_json: r.get(0),
+            space_id: r.get(1),
+            space_yaml: r.get(2),
+        }))
+    }
+
     /// Runs `f` on the connection; when the connection is lost (a database restart), reconnects
     /// with backoff and runs it again. Every `f` here is one transaction whose repetition is
     /// harmless: a lease taken twice expires, a plan or a result committed twice is refused.
@@ -414,6 +429,31 @@ impl Store for PostgresStore {
             tx.commit()?;
             Ok(Some(status))
         })
+    }
+
+    fn add_event(&self, generation: u32, kind: &str, payload: &serde_json::Value) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                &format!("INSERT INTO pbtnas_events (run, generation, kind, payload, created_at) VALUES ($1, $2, $3, $4, {NOW})"),
+                &[&self.run, &(generation as i32), &kind, &payload.to_string()],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn events(&self, kind: &str) -> Result<Vec<(u32, serde_json::Value)>> {
+        let rows = self.with(|c| {
+            c.query(
+                "SELECT generation, payload FROM pbtnas_events WHERE run = $1 AND kind = $2 ORDER BY id",
+                &[&self.run, &kind],
+            )
+        })?;
+        rows.iter()
+            .map(|r| {
+                let (g, payload): (i32, String) = (r.get(0), r.get(1));
+                Ok((g as u32, serde_json::from_str(&payload)?))
+            })
+            .collect()
     }
 
     fn mark_complete(&self) -> Result<()> {

@@ -367,6 +367,28 @@ impl Store for SqliteStore {
         Ok(Some(status))
     }
 
+    fn add_event(&self, generation: u32, kind: &str, payload: &serde_json::Value) -> Result<()> {
+        self.conn().execute(
+            "INSERT INTO events (generation, kind, payload, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![generation, kind, payload.to_string(), now()],
+        )?;
+        Ok(())
+    }
+
+    fn events(&self, kind: &str) -> Result<Vec<(u32, serde_json::Value)>> {
+        let conn = self.conn();
+        let mut q =
+            conn.prepare("SELECT generation, payload FROM events WHERE kind = ?1 ORDER BY id")?;
+        let rows = q.query_map(params![kind], |r| {
+            Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?))
+        })?;
+        rows.map(|r| {
+            let (g, payload) = r?;
+            Ok((g, serde_json::from_str(&payload)?))
+        })
+        .collect()
+    }
+
     fn mark_complete(&self) -> Result<()> {
         self.conn().execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('complete', '1')",

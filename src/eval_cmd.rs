@@ -148,19 +148,25 @@ fn gan(
     );
     let started = Instant::now();
     let bar = count_bar(samples as u64, "  FID images");
-    let (fid, is) =
-        task.sample_metrics(&member, samples, seed, |done| bar.set_position(done as u64))?;
+    let m = task.sample_metrics(&member, samples, seed, true, |done| {
+        bar.set_position(done as u64)
+    })?;
     bar.finish();
     let result = serde_json::json!({
-        "fid": fid, "samples": samples,
-        "inception_score": is.map(|(mean, std)| serde_json::json!({"mean": mean, "std": std, "splits": samples.min(10)})),
+        "fid": m.distance, "samples": samples,
+        "inception_score": m.is.map(|(mean, std)| serde_json::json!({"mean": mean, "std": std, "splits": samples.min(10)})),
+        "kid": m.kid.map(|(mean, std)| serde_json::json!({"mean": mean, "std": std, "subsets": 100})),
         "seconds": started.elapsed().as_secs_f64(),
     });
-    let is = match is {
+    let is = match m.is {
         Some((mean, std)) => format!(", IS {mean:.3} ± {std:.3}"),
         None => {
             ", no IS (the Inception weights have no classifier head: import pt_inception)".into()
         }
     };
-    Ok((result, format!("FID-{samples} {fid:.4}{is}")))
+    let kid = match m.kid {
+        Some((mean, std)) => format!(", KID {mean:.5} ± {std:.5}"),
+        None => ", no KID (no real features: run `pbtnas metrics ref-stats` again)".into(),
+    };
+    Ok((result, format!("FID-{samples} {:.4}{is}{kid}", m.distance)))
 }

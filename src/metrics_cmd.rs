@@ -6,7 +6,8 @@ use anyhow::{Context, Result};
 use candle_core::Tensor;
 use clap::Subcommand;
 use pbtnas_metrics::{
-    inception, ref_stats_path, weights, weights_path, Inception, StatsAccumulator,
+    inception, ref_features_path, ref_stats_path, weights, weights_path, Inception,
+    StatsAccumulator, KID_REAL_FEATURES,
 };
 use pbtnas_orchestrator::progress::count_bar;
 
@@ -18,7 +19,8 @@ pub enum MetricsCommand {
     /// `pt_inception-2015-12-05-6726825d.pth` (also IS), recognised by their SHA-256.
     ImportWeights { source: PathBuf },
     /// Inception statistics (mean, covariance of pool3) of a dataset's training images, written
-    /// to `<data dir>/stats/<dataset>-inception.npz` for FID.
+    /// to `<data dir>/stats/<dataset>-inception.npz` for FID, and the features of the first
+    /// 10,000 images to `<dataset>-inception-features.npy` for KID.
     RefStats {
         dataset: String,
         /// Use only the first N images (default: all).
@@ -55,6 +57,7 @@ pub fn run(command: MetricsCommand, data_dir: &Path) -> Result<()> {
             let set = pbtnas_data::load(&dataset, data_dir, size)?.to_rgb();
             let n = limit.unwrap_or(set.len()).min(set.len());
             let mut acc = StatsAccumulator::new(inception::FEATURES);
+            let mut kept: Vec<f32> = Vec::new();
             let bar = count_bar(n as u64, &dataset);
             for start in (0..n).step_by(batch.max(1)) {
                 let idx: Vec<usize> = (start..(start + batch).min(n)).collect();
@@ -65,6 +68,8 @@ pub fn run(command: MetricsCommand, data_dir: &Path) -> Result<()> {
                 let images = Tensor::from_vec(pixels, (idx.len(), set.c, set.h, set.w), &device)?;
                 let feats = net.features(&images)?.flatten_all()?.to_vec1::<f32>()?;
                 acc.add(&feats)?;
+                let room = KID_REAL_FEATURES * inception::FEATURES - kept.len();
+                kept.extend_from_slice(&feats[..feats.len().min(room)]);
                 bar.set_position(acc.count() as u64);
             }
             bar.finish();
@@ -73,7 +78,16 @@ pub fn run(command: MetricsCommand, data_dir: &Path) -> Result<()> {
             acc.finish()?
                 .save_npz(&out)
                 .with_context(|| format!("saving {}", out.display()))?;
-            println!("wrote statistics of {n} images to {}", out.display());
+            let rows = kept.len() / inception::FEATURES;
+            let features = ref_features_path(data_dir, &dataset);
+            Tensor::from_vec(kept, (rows, inception::FEATURES), &candle_core::Device::Cpu)?
+                .write_npy(&features)
+                .with_context(|| format!("saving {}", features.display()))?;
+            println!(
+                "wrote statistics of {n} images to {} and the features of {rows} to {}",
+                out.display(),
+                features.display()
+            );
             Ok(())
         }
     }

@@ -567,7 +567,10 @@ fn eval_reports_the_best_members_fid() {
     .output()
     .unwrap());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("FID-6 ") && text.contains(", IS "), "{text}");
+    assert!(
+        text.contains("FID-6 ") && text.contains(", IS ") && text.contains(", KID "),
+        "{text}"
+    );
     let result: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("eval.json")).unwrap()).unwrap();
     let best = best_of(&status_json(&dir), None);
@@ -576,6 +579,32 @@ fn eval_reports_the_best_members_fid() {
     // 6 samples make 6 splits of one image, whose score is exactly 1.
     let is = result["inception_score"]["mean"].as_f64().unwrap();
     assert!((is - 1.0).abs() < 1e-9, "{is}");
+    // ref-stats kept the 6 real images' features, the same statistics as its npz; KID over
+    // subsets of all 6 real and all 6 generated images is the same every subset: std 0.
+    let features =
+        candle_core::Tensor::read_npy(pbtnas_metrics::ref_features_path(&data, "sprites")).unwrap();
+    assert_eq!(features.dims(), [6, 2048]);
+    let stats =
+        pbtnas_metrics::FeatureStats::load_npz(&pbtnas_metrics::ref_stats_path(&data, "sprites"))
+            .unwrap();
+    let kept = pbtnas_metrics::FeatureStats::of(
+        &features.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        2048,
+    )
+    .unwrap();
+    let diff = stats
+        .mu
+        .iter()
+        .zip(&kept.mu)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(diff < 1e-9, "{diff}");
+    assert!(result["kid"]["mean"].as_f64().unwrap().is_finite());
+    assert!(
+        result["kid"]["std"].as_f64().unwrap().abs() < 1e-12,
+        "{}",
+        result["kid"]
+    );
 }
 
 /// A tiny PBT-NAS run of the RL task through the binary (pixels, children made from replay-

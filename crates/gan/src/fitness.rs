@@ -8,8 +8,8 @@ use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
 use pbtnas_data::ImageSet;
 use pbtnas_metrics::{
-    frechet_distance, inception, proxy, ref_stats_path, weights_path, FeatureStats, Inception,
-    StatsAccumulator,
+    frechet_distance, inception, proxy, ref_features_path, ref_stats_path, weights_path,
+    FeatureStats, Inception, StatsAccumulator,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,8 +25,16 @@ pub enum FitnessMetric {
 
 /// Turns samples into features and features into a distance.
 pub enum Scorer {
-    Pixels8 { real: FeatureStats, size: usize },
-    Fid { net: Inception, real: FeatureStats },
+    Pixels8 {
+        real: FeatureStats,
+        size: usize,
+    },
+    Fid {
+        net: Inception,
+        real: FeatureStats,
+        /// Real features for KID, when `ref-stats` saved them.
+        real_features: Option<Vec<f32>>,
+    },
 }
 
 impl Scorer {
@@ -57,9 +65,20 @@ impl Scorer {
                         stats.display()
                     );
                 }
+                let features = ref_features_path(data_dir, dataset);
+                let real_features = match features.exists() {
+                    true => Some(
+                        Tensor::read_npy(&features)
+                            .and_then(|t| t.to_dtype(candle_core::DType::F32)?.flatten_all())
+                            .and_then(|t| t.to_vec1::<f32>())
+                            .with_context(|| format!("reading {}", features.display()))?,
+                    ),
+                    false => None,
+                };
                 Scorer::Fid {
                     net: Inception::load(&weights_path(data_dir), device)?,
                     real: FeatureStats::load_npz(&stats)?,
+                    real_features,
                 }
             }
         })
@@ -109,6 +128,17 @@ impl Scorer {
                 (feats.flatten_all()?.to_vec1::<f32>()?, logits)
             }
         })
+    }
+
+    /// The real features KID compares with, if any.
+    pub fn real_features(&self) -> Option<&[f32]> {
+        match self {
+            Scorer::Fid {
+                real_features: Some(f),
+                ..
+            } => Some(f),
+            _ => None,
+        }
     }
 
     /// The distance of the accumulated sample statistics to the data's.

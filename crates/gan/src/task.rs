@@ -238,27 +238,32 @@ impl GanTask {
         })
     }
 
-    /// Images from the EMA generator in eval mode for noise `z`.
     /// The fitness metric's distance (FD-pixels8 or FID, see [`GanConfig::fitness`]) of
-    /// `samples` images of the EMA generator from noise seeded by `seed`, and their Inception
-    /// Score (mean, std over 10 splits, fewer below 10 samples) when the Inception weights have
-    /// the classifier head;
-    /// `progress` gets the number of images done after every chunk.
+    /// `samples` images of the EMA generator from noise seeded by `seed`, their Inception Score
+    /// (mean, std over 10 splits, fewer below 10 samples) when the Inception weights have the
+    /// classifier head, and (`with_kid`, costlier) KID against the real features `ref-stats`
+    /// kept; `progress` gets the number of images done after every chunk.
     pub fn sample_metrics(
         &self,
         m: &Member,
         samples: usize,
         seed: u64,
+        with_kid: bool,
         mut progress: impl FnMut(usize),
-    ) -> Result<(f64, Option<(f64, f64)>)> {
+    ) -> Result<SampleMetrics> {
         let mut acc = StatsAccumulator::new(self.scorer.dim());
         let mut logits = Vec::new();
+        let real = self.scorer.real_features().filter(|_| with_kid);
+        let mut kept = Vec::new();
         let mut done = 0;
         while done < samples {
             let n = (samples - done).min(self.scorer.chunk());
             let z = noise(n, self.geo.latent, seed ^ done as u64, &self.device)?;
             let (feats, l) = self.scorer.features(&self.ema_images(m, &z)?)?;
             acc.add(&feats)?;
+            if real.is_some() {
+                kept.extend_from_slice(&feats);
+            }
             logits.extend(l.unwrap_or_default());
             done += n;
             progress(done);
@@ -276,7 +281,22 @@ impl GanTask {
                 opts,
             )?)
         };
-        Ok((self.scorer.distance(&acc)?, is))
+        let kid = match real {
+            Some(real) => {
+                let d = self.scorer.dim();
+                let opts = pbtnas_metrics::KidOptions {
+                    subset_size: 1000.min(real.len() / d).min(samples),
+                    ..Default::default()
+                };
+                Some(pbtnas_metrics::kernel_distance(real, &kept, d, opts)?)
+            }
+            None => None,
+        };
+        Ok(SampleMetrics {
+            distance: self.scorer.distance(&acc)?,
+            is,
+            kid,
+        })
     }
 
     /// The fitness metric's name in the run's metrics (`eval/<name>`).
@@ -292,6 +312,17 @@ impl GanTask {
         let g = Generator::new(&self.space, &m.genome, self.geo, &p, self.gen_options())?;
         g.forward(z, false, 0)
     }
+}
+
+/// What [`GanTask::sample_metrics`] measures on a member's samples.
+#[derive(Debug, Clone, Copy)]
+pub struct SampleMetrics {
+    /// The fitness metric's distance (FID with `fitness: fid`).
+    pub distance: f64,
+    /// Inception Score `(mean, std)` over 10 splits, when the weights have the classifier head.
+    pub is: Option<(f64, f64)>,
+    /// KID `(mean, std)` over 100 subsets of up to 1,000, when `ref-stats` kept real features.
+    pub kid: Option<(f64, f64)>,
 }
 
 impl Task for GanTask {
@@ -421,7 +452,9 @@ impl Task for GanTask {
     }
 
     fn evaluate(&self, m: &mut Member, ctx: &StepContext) -> Result<Evaluation> {
-        let (fd, is) = self.sample_metrics(m, self.cfg.eval_samples, ctx.seed ^ 0xe7a1, |_| {})?;
+        let sampled =
+            self.sample_metrics(m, self.cfg.eval_samples, ctx.seed ^ 0xe7a1, false, |_| {})?;
+        let (fd, is) = (sampled.distance, sampled.is);
         // A sample grid from a fixed noise, comparable across members and steps.
         let grid = self.ema_images(m, &noise(64, self.geo.latent, 0, &self.device)?)?;
         save_grid(

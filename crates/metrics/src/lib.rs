@@ -29,6 +29,15 @@ pub fn ref_stats_path(data_dir: &std::path::Path, dataset: &str) -> std::path::P
     data_dir.join(format!("stats/{dataset}-inception.npz"))
 }
 
+/// A dataset's real Inception features kept for KID (the first [`KID_REAL_FEATURES`] images,
+/// f32 rows of 2048), next to its statistics.
+pub fn ref_features_path(data_dir: &std::path::Path, dataset: &str) -> std::path::PathBuf {
+    data_dir.join(format!("stats/{dataset}-inception-features.npy"))
+}
+
+/// Real images whose features `pbtnas metrics ref-stats` keeps for KID (80 MB at 2048-d f32).
+pub const KID_REAL_FEATURES: usize = 10_000;
+
 /// Mean and standard deviation (ddof 0, numpy's default) of a set of scores.
 pub fn mean_std(xs: &[f64]) -> (f64, f64) {
     let n = xs.len() as f64;

@@ -25,6 +25,8 @@ pub struct EvalOptions {
     pub episodes: usize,
     pub seed: u64,
     pub device: String,
+    /// GAN: `fid` (with KID and IS) or `fd-dinov2`.
+    pub metric: String,
 }
 
 pub fn run(run_dir: &Path, opts: &EvalOptions) -> Result<()> {
@@ -48,7 +50,7 @@ pub fn run(run_dir: &Path, opts: &EvalOptions) -> Result<()> {
     });
     let kind = cfg.task_kind()?;
     let (result, line) = match kind {
-        "gan" => gan(&cfg, space, &device, best, state, opts.samples, opts.seed)?,
+        "gan" => gan(&cfg, space, &device, best, state, opts)?,
         "rl" => {
             let last = trials.iter().map(|t| t.spec.generation).max().unwrap_or(0);
             let paper_score = trials
@@ -74,13 +76,15 @@ pub fn run(run_dir: &Path, opts: &EvalOptions) -> Result<()> {
         .as_object_mut()
         .expect("an object")
         .extend(header.as_object().expect("an object").clone());
-    std::fs::write(
-        run_dir.join("eval.json"),
-        serde_json::to_string_pretty(&result)?,
-    )?;
+    // FID keeps `eval.json`; another GAN metric gets its own file beside it.
+    let file = match (kind, opts.metric.as_str()) {
+        ("gan", m) if m != "fid" => run_dir.join(format!("eval_{}.json", m.replace('-', "_"))),
+        _ => run_dir.join("eval.json"),
+    };
+    std::fs::write(&file, serde_json::to_string_pretty(&result)?)?;
     println!(
         "{line} (generation {g}, slot {slot}); written to {}",
-        run_dir.join("eval.json").display()
+        file.display()
     );
     Ok(())
 }
@@ -126,32 +130,42 @@ fn rl(
     Ok((result, line))
 }
 
-/// FID (and IS) of the best member's EMA generator over `samples` images.
+/// FID (with KID and IS) or FD-DINOv2 of the best member's EMA generator over `samples` images.
 fn gan(
     cfg: &RunConfig,
     space: SearchSpace,
     device: &candle_core::Device,
     best: &Trial,
     state: pbtnas_nn::MemberState,
-    samples: usize,
-    seed: u64,
+    opts: &EvalOptions,
 ) -> Result<(serde_json::Value, String)> {
+    let (samples, seed) = (opts.samples, opts.seed);
     let mut section = cfg.task.clone();
-    section["fitness"] = "fid".into();
+    let name = match opts.metric.as_str() {
+        "fid" => "FID",
+        "fd-dinov2" => "FD-DINOv2",
+        other => bail!("--metric is fid or fd-dinov2, not {other}"),
+    };
+    section["fitness"] = opts.metric.as_str().into();
     let task = GanTask::new(&section, space, device)?;
     let member = task.load(&best.spec.plan.genome, state)?;
     eprintln!(
-        "best member: generation {}, slot {}, fitness {:.5}; FID over {samples} samples",
+        "best member: generation {}, slot {}, fitness {:.5}; {name} over {samples} samples",
         best.spec.generation + 1,
         best.spec.slot,
         best.fitness.expect("filtered")
     );
     let started = Instant::now();
-    let bar = count_bar(samples as u64, "  FID images");
+    let bar = count_bar(samples as u64, &format!("  {name} images"));
     let m = task.sample_metrics(&member, samples, seed, true, |done| {
         bar.set_position(done as u64)
     })?;
     bar.finish();
+    if name == "FD-DINOv2" {
+        let result = serde_json::json!({"fd_dinov2": m.distance, "samples": samples,
+            "seconds": started.elapsed().as_secs_f64()});
+        return Ok((result, format!("FD-DINOv2-{samples} {:.4}", m.distance)));
+    }
     let result = serde_json::json!({
         "fid": m.distance, "samples": samples,
         "inception_score": m.is.map(|(mean, std)| serde_json::json!({"mean": mean, "std": std, "splits": samples.min(10)})),

@@ -90,6 +90,10 @@ enum Command {
         /// `auto`, `cpu`, `cuda:N`.
         #[arg(long, default_value = "auto")]
         device: String,
+        /// GAN: `fid` (with KID and IS, as the paper) or `fd-dinov2` (DINOv2 ViT-L/14 features;
+        /// `pbtnas metrics import-weights` and `ref-stats --extractor dinov2` first).
+        #[arg(long, default_value = "fid")]
+        metric: String,
     },
     /// GAN metrics: convert Inception weights, compute reference statistics.
     Metrics {
@@ -328,6 +332,7 @@ fn real_main() -> Result<()> {
             episodes,
             seed,
             device,
+            metric,
         } => eval_cmd::run(
             &run_dir,
             &eval_cmd::EvalOptions {
@@ -335,6 +340,7 @@ fn real_main() -> Result<()> {
                 episodes,
                 seed,
                 device,
+                metric,
             },
         ),
         Command::Metrics { command, data_dir } => metrics_cmd::run(command, &data_root(data_dir)),

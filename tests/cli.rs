@@ -533,19 +533,7 @@ fn eval_reports_the_best_members_fid() {
         !out.status.success() && e.contains("not a run directory"),
         "{e}"
     );
-    ok(pbtnas(&[
-        "metrics",
-        "ref-stats",
-        "sprites",
-        "--size",
-        "16",
-        "--limit",
-        "6",
-        "--data-dir",
-        d,
-    ])
-    .output()
-    .unwrap());
+    sprites_ref_stats(d, "inception");
     assert!(pbtnas_metrics::ref_stats_path(&data, "sprites").exists());
     let cfg = config(
         tmp.path(),
@@ -556,23 +544,11 @@ fn eval_reports_the_best_members_fid() {
     );
     let dir = tmp.path().join("run");
     run(&cfg, &dir);
-    let out = ok(pbtnas(&[
-        "eval",
-        dir.to_str().unwrap(),
-        "--samples",
-        "6",
-        "--device",
-        "cpu",
-    ])
-    .output()
-    .unwrap());
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (text, result) = gan_eval(&dir, "fid", "eval.json");
     assert!(
         text.contains("FID-6 ") && text.contains(", IS ") && text.contains(", KID "),
         "{text}"
     );
-    let result: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("eval.json")).unwrap()).unwrap();
     let best = best_of(&status_json(&dir), None);
     assert_eq!(result["fitness"].as_f64().unwrap(), best);
     assert!(result["fid"].as_f64().unwrap() > 0.0);
@@ -605,6 +581,61 @@ fn eval_reports_the_best_members_fid() {
         "{}",
         result["kid"]
     );
+    // FD-DINOv2 through the same commands: a small synthetic ViT/14 at 224 px (16×16 patches,
+    // its own position grid), statistics of the real images, eval with --metric fd-dinov2.
+    let dino = pbtnas_metrics::dinov2_weights_path(&data);
+    let tensors = pbtnas_metrics::dinov2::synthetic_tensors(64, 1, 16).unwrap();
+    candle_core::safetensors::save(&tensors, &dino).unwrap();
+    sprites_ref_stats(d, "dinov2");
+    let stats = pbtnas_metrics::FeatureStats::load_npz(&pbtnas_metrics::dinov2_ref_stats_path(
+        &data, "sprites",
+    ))
+    .unwrap();
+    assert_eq!(stats.dim(), 64);
+    let (text, result) = gan_eval(&dir, "fd-dinov2", "eval_fd_dinov2.json");
+    assert!(
+        text.contains("FD-DINOv2-6 ") && !text.contains("FID"),
+        "{text}"
+    );
+    assert!(result["fd_dinov2"].as_f64().unwrap() > 0.0, "{result}");
+}
+
+/// `pbtnas metrics ref-stats` of 6 sprites at 16 px with `extractor`, into data dir `d`.
+fn sprites_ref_stats(d: &str, extractor: &str) {
+    ok(pbtnas(&[
+        "metrics",
+        "ref-stats",
+        "sprites",
+        "--extractor",
+        extractor,
+        "--size",
+        "16",
+        "--limit",
+        "6",
+        "--data-dir",
+        d,
+    ])
+    .output()
+    .unwrap());
+}
+
+/// `pbtnas eval` of a GAN run with 6 samples and `metric`: its output line and the JSON file.
+fn gan_eval(dir: &Path, metric: &str, file: &str) -> (String, Value) {
+    let out = ok(pbtnas(&[
+        "eval",
+        dir.to_str().unwrap(),
+        "--samples",
+        "6",
+        "--device",
+        "cpu",
+        "--metric",
+        metric,
+    ])
+    .output()
+    .unwrap());
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = std::fs::read_to_string(dir.join(file)).unwrap();
+    (text, serde_json::from_str(&json).unwrap())
 }
 
 /// A tiny PBT-NAS run of the RL task through the binary (pixels, children made from replay-

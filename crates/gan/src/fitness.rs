@@ -1,6 +1,7 @@
 //! A member's fitness from its EMA generator's samples, higher is better: −FD-pixels8 (the CPU
-//! proxy, not FID) or −FID (Inception pool3 features against the dataset's reference
-//! statistics; the paper searched with FID-5k). Features are streamed into the statistics.
+//! proxy, not FID), −FID (Inception pool3 features against the dataset's reference
+//! statistics; the paper searched with FID-5k) or −FD-DINOv2 (DINOv2 ViT-L/14 features, the
+//! metric recent evaluation studies prefer). Features are streamed into the statistics.
 
 use std::path::Path;
 
@@ -8,8 +9,9 @@ use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
 use pbtnas_data::ImageSet;
 use pbtnas_metrics::{
-    frechet_distance, inception, proxy, ref_features_path, ref_stats_path, weights_path,
-    FeatureStats, Inception, StatsAccumulator,
+    dinov2_ref_stats_path, dinov2_weights_path, frechet_distance, inception, proxy,
+    ref_features_path, ref_stats_path, weights_path, DinoV2, FeatureStats, Inception,
+    StatsAccumulator,
 };
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +23,9 @@ pub enum FitnessMetric {
     FdPixels8,
     /// FID: Inception features (resized to 299) against `pbtnas metrics ref-stats` statistics.
     Fid,
+    /// FD-DINOv2: DINOv2 CLS features (resized to 224) against
+    /// `pbtnas metrics ref-stats --extractor dinov2` statistics.
+    FdDinov2,
 }
 
 /// Turns samples into features and features into a distance.
@@ -35,6 +40,21 @@ pub enum Scorer {
         /// Real features for KID, when `ref-stats` saved them.
         real_features: Option<Vec<f32>>,
     },
+    FdDinov2 {
+        net: DinoV2,
+        real: FeatureStats,
+    },
+}
+
+/// Reference statistics that must exist, or an error saying how to make them.
+fn ref_stats(path: &Path, make: &str) -> Result<FeatureStats> {
+    if !path.exists() {
+        anyhow::bail!(
+            "the fitness needs the reference statistics {}: run `{make}`",
+            path.display()
+        );
+    }
+    FeatureStats::load_npz(path)
 }
 
 impl Scorer {
@@ -57,14 +77,18 @@ impl Scorer {
                     size: data.h,
                 }
             }
+            FitnessMetric::FdDinov2 => Scorer::FdDinov2 {
+                real: ref_stats(
+                    &dinov2_ref_stats_path(data_dir, dataset),
+                    &format!("pbtnas metrics ref-stats {dataset} --extractor dinov2"),
+                )?,
+                net: DinoV2::load(&dinov2_weights_path(data_dir), device)?,
+            },
             FitnessMetric::Fid => {
-                let stats = ref_stats_path(data_dir, dataset);
-                if !stats.exists() {
-                    anyhow::bail!(
-                        "fitness fid needs the reference statistics {}: run `pbtnas metrics ref-stats {dataset}`",
-                        stats.display()
-                    );
-                }
+                let real = ref_stats(
+                    &ref_stats_path(data_dir, dataset),
+                    &format!("pbtnas metrics ref-stats {dataset}"),
+                )?;
                 let features = ref_features_path(data_dir, dataset);
                 let real_features = match features.exists() {
                     true => Some(
@@ -77,7 +101,7 @@ impl Scorer {
                 };
                 Scorer::Fid {
                     net: Inception::load(&weights_path(data_dir), device)?,
-                    real: FeatureStats::load_npz(&stats)?,
+                    real,
                     real_features,
                 }
             }
@@ -89,6 +113,7 @@ impl Scorer {
         match self {
             Scorer::Pixels8 { .. } => "fd_pixels8",
             Scorer::Fid { .. } => "fid",
+            Scorer::FdDinov2 { .. } => "fd_dinov2",
         }
     }
 
@@ -97,6 +122,7 @@ impl Scorer {
         match self {
             Scorer::Pixels8 { .. } => 192,
             Scorer::Fid { .. } => inception::FEATURES,
+            Scorer::FdDinov2 { net, .. } => net.dim(),
         }
     }
 
@@ -104,13 +130,14 @@ impl Scorer {
     pub fn chunk(&self) -> usize {
         match self {
             Scorer::Pixels8 { .. } => 250,
-            Scorer::Fid { .. } => 50,
+            Scorer::Fid { .. } | Scorer::FdDinov2 { .. } => 50,
         }
     }
 
     /// Features of generated `(N, 3, S, S)` images in [-1, 1], and for FID with weights that
     /// have the classifier head also IS logits. For FID the images become `x·127.5 + 127.5`
-    /// clamped to 0..255, not quantised, as the paper's clean-fid call.
+    /// clamped to 0..255, not quantised, as the paper's clean-fid call; DINOv2 rounds them to
+    /// uint8 (a saved image) before its resize, as dgm-eval's pipeline.
     pub fn features(&self, images: &Tensor) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
         Ok(match self {
             Scorer::Pixels8 { size, .. } => {
@@ -126,6 +153,13 @@ impl Scorer {
                     None => None,
                 };
                 (feats.flatten_all()?.to_vec1::<f32>()?, logits)
+            }
+            Scorer::FdDinov2 { net, .. } => {
+                let pixels = ((images * 127.5)? + 127.5)?.clamp(0f32, 255f32)?;
+                (
+                    net.features(&pixels)?.flatten_all()?.to_vec1::<f32>()?,
+                    None,
+                )
             }
         })
     }
@@ -144,7 +178,9 @@ impl Scorer {
     /// The distance of the accumulated sample statistics to the data's.
     pub fn distance(&self, samples: &StatsAccumulator) -> Result<f64> {
         let real = match self {
-            Scorer::Pixels8 { real, .. } | Scorer::Fid { real, .. } => real,
+            Scorer::Pixels8 { real, .. }
+            | Scorer::Fid { real, .. }
+            | Scorer::FdDinov2 { real, .. } => real,
         };
         frechet_distance(real, &samples.finish()?).context("the Fréchet distance of the samples")
     }

@@ -4,6 +4,7 @@
 //! Score from logits, the unbiased KID, TF1's bilinear resize and the uint8 quantisation the
 //! paper applied to generated images, and the cheap pixel proxy used on CPU.
 
+pub mod dinov2;
 pub mod frechet;
 pub mod inception;
 pub mod inception_score;
@@ -13,6 +14,7 @@ pub mod resize;
 pub mod stats;
 pub mod weights;
 
+pub use dinov2::DinoV2;
 pub use frechet::frechet_distance;
 pub use inception::Inception;
 pub use inception_score::{inception_score, IsOptions};
@@ -27,6 +29,16 @@ pub fn weights_path(data_dir: &std::path::Path) -> std::path::PathBuf {
 /// A dataset's Inception reference statistics under a data dir (`pbtnas metrics ref-stats`).
 pub fn ref_stats_path(data_dir: &std::path::Path, dataset: &str) -> std::path::PathBuf {
     data_dir.join(format!("stats/{dataset}-inception.npz"))
+}
+
+/// The converted DINOv2 weights under a data dir (`pbtnas metrics import-weights`).
+pub fn dinov2_weights_path(data_dir: &std::path::Path) -> std::path::PathBuf {
+    data_dir.join("weights/dinov2.safetensors")
+}
+
+/// A dataset's DINOv2 reference statistics (`pbtnas metrics ref-stats --extractor dinov2`).
+pub fn dinov2_ref_stats_path(data_dir: &std::path::Path, dataset: &str) -> std::path::PathBuf {
+    data_dir.join(format!("stats/{dataset}-dinov2.npz"))
 }
 
 /// A dataset's real Inception features kept for KID (the first [`KID_REAL_FEATURES`] images,

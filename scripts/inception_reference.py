@@ -27,16 +27,21 @@ def images(n, size):
     return ((i * 37 + c * 71 + y * 5 + x * 3 + (x * y) % 17) % 256).astype(np.uint8)
 
 
-torch.set_num_threads(2)
-fh = FidHelper(":default_1", resample_mode="nv_bilinear_float")
-out = {"torch_version": torch.__version__, "cases": []}
-for n, size in [(3, 32), (2, 48)]:
-    x = torch.from_numpy(images(n, size))
-    with torch.no_grad():
-        feats = fh.extract_feats(x, data_range=(0, 255), resize_hw=(299, 299),
-                                 resample_mode="nv_bilinear_float", quant=False)
-    out["cases"].append({"n": n, "size": size, "features": [[float(f"{v:.7g}") for v in row] for row in feats]})
-path = os.path.join(HERE, "..", "crates", "metrics", "tests", "fixtures", "inception_features.json")
-with open(path, "w") as f:
-    json.dump(out, f, separators=(",", ":"))
-print("wrote", os.path.normpath(path))
+def main():
+    torch.set_num_threads(2)
+    fh = FidHelper(":default_1", resample_mode="nv_bilinear_float")
+    out = {"torch_version": torch.__version__, "cases": []}
+    for n, size in [(3, 32), (2, 48)]:
+        x = torch.from_numpy(images(n, size))
+        with torch.no_grad():
+            feats = fh.extract_feats(x, data_range=(0, 255), resize_hw=(299, 299),
+                                     resample_mode="nv_bilinear_float", quant=False)
+        out["cases"].append({"n": n, "size": size, "features": [[float(f"{v:.7g}") for v in row] for row in feats]})
+    path = os.path.join(HERE, "..", "crates", "metrics", "tests", "fixtures", "inception_features.json")
+    with open(path, "w") as f:
+        json.dump(out, f, separators=(",", ":"))
+    print("wrote", os.path.normpath(path))
+
+
+if __name__ == "__main__":
+    main()

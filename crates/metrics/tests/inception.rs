@@ -108,6 +108,44 @@ fn real_weights_match_the_reference_features() {
     }
 }
 
+/// The Inception Score of the real trunk's features through a closed-form classifier head equals
+/// torch-fidelity's (`scripts/is_reference.py`) within 1e-3 relative, mean and std.
+#[test]
+fn real_weights_give_torch_fidelitys_inception_score() {
+    let Some(path) = std::env::var_os("PBTNAS_INCEPTION_WEIGHTS") else {
+        eprintln!("PBTNAS_INCEPTION_WEIGHTS not set: skipping the comparison with torch-fidelity");
+        return;
+    };
+    let net = Inception::load(std::path::Path::new(&path), &Device::Cpu).unwrap();
+    let want: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/inception_score.json")).unwrap();
+    let n = want["n"].as_u64().unwrap() as usize;
+    let size = want["size"].as_u64().unwrap() as usize;
+    let splits = want["splits"].as_u64().unwrap() as usize;
+    let feats = net.features(&images(n, size)).unwrap();
+    let head: Vec<f32> = (0..1008 * 2048)
+        .map(|i| {
+            let (k, j) = ((i / 2048) as f64, (i % 2048) as f64);
+            (0.7 * k + 0.013 * j * (k % 7.0 + 1.0)).sin() as f32
+        })
+        .collect();
+    let head = candle_core::Tensor::from_vec(head, (1008, 2048), &Device::Cpu).unwrap();
+    let logits = feats.matmul(&head.t().unwrap()).unwrap();
+    let logits = logits.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let opts = pbtnas_metrics::IsOptions {
+        splits,
+        shuffle_seed: None,
+    };
+    let (mean, std) = pbtnas_metrics::inception_score(&logits, 1008, opts).unwrap();
+    let (wm, ws) = (
+        want["mean"].as_f64().unwrap(),
+        want["std"].as_f64().unwrap(),
+    );
+    eprintln!("IS {mean} ± {std}, torch-fidelity {wm} ± {ws}");
+    assert!((mean - wm).abs() / wm < 1e-3, "IS mean {mean} vs {wm}");
+    assert!((std - ws).abs() / ws < 1e-3, "IS std {std} vs {ws}");
+}
+
 /// The conv name mapping to torchvision's names (for pytorch-fid's pt_inception file) is the one
 /// scripts/pt_inception_mapping.py validated numerically: our names → the fixture's.
 #[test]

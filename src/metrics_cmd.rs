@@ -6,8 +6,9 @@ use anyhow::{Context, Result};
 use candle_core::Tensor;
 use clap::Subcommand;
 use pbtnas_metrics::{
-    dinov2_ref_stats_path, dinov2_weights_path, inception, ref_features_path, ref_stats_path,
-    weights, weights_path, DinoV2, Inception, StatsAccumulator, KID_REAL_FEATURES,
+    classifier, classifier_path, dinov2_ref_stats_path, dinov2_weights_path, inception,
+    ref_features_path, ref_stats_path, weights, weights_path, Classifier, DinoV2, Inception,
+    StatsAccumulator, KID_REAL_FEATURES,
 };
 use pbtnas_orchestrator::progress::count_bar;
 
@@ -39,6 +40,25 @@ pub enum MetricsCommand {
         #[arg(long, default_value = "auto")]
         device: String,
     },
+    /// Trains the small classifier of the `fd-classifier` proxy on a labelled dataset at one
+    /// image size (the GAN config's), holding out the last 10% to report its accuracy, into
+    /// `<data dir>/weights/<dataset>-<size>px-classifier.safetensors`.
+    TrainClassifier {
+        dataset: String,
+        /// Image size (must match the GAN config's).
+        #[arg(long, default_value_t = 32)]
+        size: usize,
+        #[arg(long, default_value_t = 10)]
+        epochs: usize,
+        /// Use only the first N images (default: all).
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// `auto`, `cpu`, `cuda:N`.
+        #[arg(long, default_value = "auto")]
+        device: String,
+    },
 }
 
 /// The network whose features the statistics are of.
@@ -50,6 +70,55 @@ pub enum Extractor {
 
 pub fn run(command: MetricsCommand, data_dir: &Path) -> Result<()> {
     match command {
+        MetricsCommand::TrainClassifier {
+            dataset,
+            size,
+            epochs,
+            limit,
+            seed,
+            device,
+        } => {
+            let device = pbtnas_nn::parse_device(&device)?;
+            let set = pbtnas_data::load(&dataset, data_dir, size)?.to_rgb();
+            let labels = set
+                .labels
+                .clone()
+                .with_context(|| format!("{dataset} has no labels to train a classifier on"))?;
+            let n = limit.unwrap_or(set.len()).min(set.len());
+            let held = (n / 10).clamp(1, 2000);
+            let classes = labels[..n].iter().copied().max().unwrap_or(0) as usize + 1;
+            let images = |range: std::ops::Range<usize>| -> Result<Tensor> {
+                let idx: Vec<usize> = range.collect();
+                let shape = (idx.len(), set.c, set.h, set.w);
+                Ok(Tensor::from_vec(set.batch_f32(&idx), shape, &device)?)
+            };
+            let opts = classifier::TrainOptions {
+                epochs,
+                seed,
+                ..Default::default()
+            };
+            let bar = count_bar(epochs as u64, "  epochs");
+            let net = Classifier::train(
+                &images(0..n - held)?,
+                &labels[..n - held],
+                classes,
+                opts,
+                |epoch, loss| {
+                    bar.set_position(epoch as u64);
+                    bar.suspend(|| eprintln!("  epoch {epoch}: loss {loss:.4}"));
+                },
+            )?;
+            bar.finish();
+            let accuracy = net.accuracy(&images(n - held..n)?, &labels[n - held..n])?;
+            let out = classifier_path(data_dir, &dataset, size);
+            net.save(&out)?;
+            println!(
+                "held-out accuracy {:.1}% ({held} images, {classes} classes); wrote {}",
+                accuracy * 100.0,
+                out.display()
+            );
+            Ok(())
+        }
         MetricsCommand::ImportWeights { source } => {
             let (out, n) = weights::import(&source, data_dir)?;
             println!("wrote {n} tensors to {}", out.display());

@@ -682,3 +682,52 @@ fn rl_search_runs_and_eval_reports_returns() {
     );
     assert!(dir.join("eval.gif").exists());
 }
+
+/// The FD-classifier proxy end to end: `metrics train-classifier` on the sprites, then a GAN run
+/// ranked by it, whose members carry the metric under its own name (never "fid").
+#[test]
+fn fd_classifier_proxy_trains_and_ranks_members() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let d = data.to_str().unwrap();
+    let out = ok(pbtnas(&[
+        "metrics",
+        "train-classifier",
+        "sprites",
+        "--size",
+        "16",
+        "--limit",
+        "1500",
+        "--epochs",
+        "6",
+        "--data-dir",
+        d,
+    ])
+    .output()
+    .unwrap());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let accuracy: f64 = text
+        .split("held-out accuracy ")
+        .nth(1)
+        .and_then(|t| t.split('%').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(accuracy > 80.0, "{text}");
+    assert!(pbtnas_metrics::classifier_path(&data, "sprites", 16).exists());
+    let cfg = config(
+        tmp.path(),
+        "gan/quick.yaml",
+        &format!(
+            "steps: 1\ntask:\n  fitness: fd-classifier\n  geometry: {{gf: 4, df: 4, bottom: 2}}\n  batch_size: 4\n  iters_per_step: 2\n  eval_samples: 16\n  data_dir: {d}\n"
+        ),
+    );
+    let dir = tmp.path().join("run");
+    run(&cfg, &dir);
+    let v = status_json(&dir);
+    for t in trials(&v) {
+        let fitness = t["fitness"].as_f64().unwrap();
+        assert!(fitness < 0.0, "{t}");
+    }
+    let metrics = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    assert!(!metrics.to_lowercase().contains("fid"), "{metrics}");
+}

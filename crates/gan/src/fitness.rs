@@ -1,7 +1,9 @@
 //! A member's fitness from its EMA generator's samples, higher is better: −FD-pixels8 (the CPU
 //! proxy, not FID), −FID (Inception pool3 features against the dataset's reference
 //! statistics; the paper searched with FID-5k) or −FD-DINOv2 (DINOv2 ViT-L/14 features, the
-//! metric recent evaluation studies prefer). Features are streamed into the statistics.
+//! metric recent evaluation studies prefer), or −FD-classifier (the CPU proxy in the feature
+//! space of a small classifier trained on the dataset). Features are streamed into the
+//! statistics.
 
 use std::path::Path;
 
@@ -9,9 +11,9 @@ use anyhow::{Context, Result};
 use candle_core::{Device, Tensor};
 use pbtnas_data::ImageSet;
 use pbtnas_metrics::{
-    dinov2_ref_stats_path, dinov2_weights_path, frechet_distance, inception, proxy,
-    ref_features_path, ref_stats_path, weights_path, DinoV2, FeatureStats, Inception,
-    StatsAccumulator,
+    classifier, classifier_path, dinov2_ref_stats_path, dinov2_weights_path, frechet_distance,
+    inception, proxy, ref_features_path, ref_stats_path, weights_path, Classifier, DinoV2,
+    FeatureStats, Inception, StatsAccumulator,
 };
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +28,9 @@ pub enum FitnessMetric {
     /// FD-DINOv2: DINOv2 CLS features (resized to 224) against
     /// `pbtnas metrics ref-stats --extractor dinov2` statistics.
     FdDinov2,
+    /// Fréchet distance of the features of a small classifier trained on the dataset
+    /// (`pbtnas metrics train-classifier`) against up to 5,000 training images: a CPU proxy.
+    FdClassifier,
 }
 
 /// Turns samples into features and features into a distance.
@@ -42,6 +47,10 @@ pub enum Scorer {
     },
     FdDinov2 {
         net: DinoV2,
+        real: FeatureStats,
+    },
+    FdClassifier {
+        net: Classifier,
         real: FeatureStats,
     },
 }
@@ -75,6 +84,32 @@ impl Scorer {
                 Scorer::Pixels8 {
                     real: FeatureStats::of(&feats, 192)?,
                     size: data.h,
+                }
+            }
+            FitnessMetric::FdClassifier => {
+                let path = classifier_path(data_dir, dataset, data.h);
+                if !path.exists() {
+                    anyhow::bail!(
+                        "fitness fd-classifier needs the classifier {}: run `pbtnas metrics train-classifier {dataset} --size {}`",
+                        path.display(),
+                        data.h
+                    );
+                }
+                let net = Classifier::load(&path, device)?;
+                let n = data.len().min(5000);
+                let mut acc = StatsAccumulator::new(classifier::FEATURES);
+                for start in (0..n).step_by(500) {
+                    let idx: Vec<usize> = (start..(start + 500).min(n)).collect();
+                    let x = Tensor::from_vec(
+                        data.batch_f32(&idx),
+                        (idx.len(), data.c, data.h, data.w),
+                        device,
+                    )?;
+                    acc.add(&net.features(&x)?.flatten_all()?.to_vec1::<f32>()?)?;
+                }
+                Scorer::FdClassifier {
+                    net,
+                    real: acc.finish()?,
                 }
             }
             FitnessMetric::FdDinov2 => Scorer::FdDinov2 {
@@ -114,6 +149,7 @@ impl Scorer {
             Scorer::Pixels8 { .. } => "fd_pixels8",
             Scorer::Fid { .. } => "fid",
             Scorer::FdDinov2 { .. } => "fd_dinov2",
+            Scorer::FdClassifier { .. } => "fd_classifier",
         }
     }
 
@@ -123,13 +159,14 @@ impl Scorer {
             Scorer::Pixels8 { .. } => 192,
             Scorer::Fid { .. } => inception::FEATURES,
             Scorer::FdDinov2 { net, .. } => net.dim(),
+            Scorer::FdClassifier { .. } => classifier::FEATURES,
         }
     }
 
     /// Samples per generator call (Inception's activations at 299 are large).
     pub fn chunk(&self) -> usize {
         match self {
-            Scorer::Pixels8 { .. } => 250,
+            Scorer::Pixels8 { .. } | Scorer::FdClassifier { .. } => 250,
             Scorer::Fid { .. } | Scorer::FdDinov2 { .. } => 50,
         }
     }
@@ -161,6 +198,9 @@ impl Scorer {
                     None,
                 )
             }
+            Scorer::FdClassifier { net, .. } => {
+                (net.features(images)?.flatten_all()?.to_vec1::<f32>()?, None)
+            }
         })
     }
 
@@ -180,7 +220,8 @@ impl Scorer {
         let real = match self {
             Scorer::Pixels8 { real, .. }
             | Scorer::Fid { real, .. }
-            | Scorer::FdDinov2 { real, .. } => real,
+            | Scorer::FdDinov2 { real, .. }
+            | Scorer::FdClassifier { real, .. } => real,
         };
         frechet_distance(real, &samples.finish()?).context("the Fréchet distance of the samples")
     }

@@ -4,6 +4,7 @@
 //! Score from logits, the unbiased KID, TF1's bilinear resize and the uint8 quantisation the
 //! paper applied to generated images, and the cheap pixel proxy used on CPU.
 
+pub mod classifier;
 pub mod dinov2;
 pub mod frechet;
 pub mod inception;
@@ -14,6 +15,7 @@ pub mod resize;
 pub mod stats;
 pub mod weights;
 
+pub use classifier::Classifier;
 pub use dinov2::DinoV2;
 pub use frechet::frechet_distance;
 pub use inception::Inception;
@@ -34,6 +36,16 @@ pub fn ref_stats_path(data_dir: &std::path::Path, dataset: &str) -> std::path::P
 /// The converted DINOv2 weights under a data dir (`pbtnas metrics import-weights`).
 pub fn dinov2_weights_path(data_dir: &std::path::Path) -> std::path::PathBuf {
     data_dir.join("weights/dinov2.safetensors")
+}
+
+/// The domain classifier of the FD-classifier proxy for a dataset at an image size
+/// (`pbtnas metrics train-classifier`).
+pub fn classifier_path(
+    data_dir: &std::path::Path,
+    dataset: &str,
+    size: usize,
+) -> std::path::PathBuf {
+    data_dir.join(format!("weights/{dataset}-{size}px-classifier.safetensors"))
 }
 
 /// A dataset's DINOv2 reference statistics (`pbtnas metrics ref-stats --extractor dinov2`).

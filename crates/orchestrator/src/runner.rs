@@ -151,8 +151,11 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
     let device = pbtnas_nn::device_name(&opts.device);
     progress.event(
         "device",
-        json!({"device": device, "workers": workers}),
-        &format!("device {device}, {workers} member(s) trained at once"),
+        json!({"device": device, "workers": workers, "checkpoints": ckpts.location()}),
+        &format!(
+            "device {device}, {workers} member(s) trained at once; checkpoints in {}",
+            ckpts.location()
+        ),
     );
     let runner = Runner {
         task,

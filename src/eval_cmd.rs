@@ -180,7 +180,10 @@ fn gan(
     };
     let kid = match m.kid {
         Some((mean, std)) => format!(", KID {mean:.5} ± {std:.5}"),
-        None => ", no KID (no real features: run `pbtnas metrics ref-stats` again)".into(),
+        None => {
+            ", no KID (needs 2+ samples and the real features `pbtnas metrics ref-stats` keeps)"
+                .into()
+        }
     };
     Ok((result, format!("FID-{samples} {:.4}{is}{kid}", m.distance)))
 }

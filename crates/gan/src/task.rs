@@ -281,16 +281,17 @@ impl GanTask {
                 opts,
             )?)
         };
-        let kid = match real {
-            Some(real) => {
-                let d = self.scorer.dim();
+        // Subsets of up to 1,000 from each side; an unbiased estimate needs at least 2.
+        let d = self.scorer.dim();
+        let kid = match real.map(|r| (r, 1000.min(r.len() / d).min(samples))) {
+            Some((real, subset_size)) if subset_size >= 2 => {
                 let opts = pbtnas_metrics::KidOptions {
-                    subset_size: 1000.min(real.len() / d).min(samples),
+                    subset_size,
                     ..Default::default()
                 };
                 Some(pbtnas_metrics::kernel_distance(real, &kept, d, opts)?)
             }
-            None => None,
+            _ => None,
         };
         Ok(SampleMetrics {
             distance: self.scorer.distance(&acc)?,

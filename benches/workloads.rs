@@ -2,7 +2,7 @@
 //! timer (`examples/bench_ops.rs`); `scripts/bench_pytorch.py` defines the same ones in PyTorch.
 //! Shapes from ../shared/spec/candle.md: GAN layers at batch 64, DrQ-v2 encoder layers at 256.
 
-use candle_core::{DType, Device, Result, Tensor, Var};
+use candle_core::{CpuStorage, CustomOp2, DType, Device, Layout, Result, Shape, Tensor, Var};
 use pbtnas_nn::ops::{batch_norm_train, conv2d, conv_transpose2d, ConvParams};
 
 /// Which implementation runs the op.
@@ -147,5 +147,47 @@ pub fn all() -> Result<Vec<Workload>> {
             (y * &up)?.sum_all()?.backward().map(|_| ())
         }),
     });
+    let xb = Var::from_tensor(&randn(&[64, 256, 32, 32])?)?;
+    let g = Var::ones(256, DType::F32, &Device::Cpu)?;
+    let beta = Var::zeros(256, DType::F32, &Device::Cpu)?;
+    let up = randn(&[64, 256, 32, 32])?;
+    v.push(Workload {
+        name: "batch norm train (64,256,32,32) fwd+bwd, gradient given",
+        run: Box::new(move |_| {
+            let y = batch_norm_train(xb.as_tensor(), g.as_tensor(), beta.as_tensor(), 1e-5)?.0;
+            y.apply_op2(&up, Seed)?.backward().map(|_| ())
+        }),
+    });
     Ok(v)
+}
+
+/// `Σ y·u` whose backward hands `u` to `y` as its gradient: PyTorch's `y.backward(u)`, the
+/// op's cost without a loss's elementwise passes in front of it.
+struct Seed;
+
+impl CustomOp2 for Seed {
+    fn name(&self) -> &'static str {
+        "bench-seed"
+    }
+
+    fn cpu_fwd(
+        &self,
+        _: &CpuStorage,
+        _: &Layout,
+        _: &CpuStorage,
+        _: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        // The value is never read; the benchmark only needs the node.
+        Ok((CpuStorage::F32(vec![0.0]), Shape::from(())))
+    }
+
+    fn bwd(
+        &self,
+        _: &Tensor,
+        u: &Tensor,
+        _: &Tensor,
+        _: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        Ok((Some(u.clone()), None))
+    }
 }

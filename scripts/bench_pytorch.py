@@ -49,6 +49,7 @@ def workloads():
     yield "conv_transpose k4 s2 256 16->32 b64 fwd+bwd", lambda: F.conv_transpose2d(xt, wt, stride=2, padding=1).sum().backward()
     xb, g, bb, up = randn(64, 256, 32, 32, grad=True), torch.ones(256, requires_grad=True), torch.zeros(256, requires_grad=True), torch.randn(64, 256, 32, 32)
     yield "batch norm train (64,256,32,32) fwd+bwd", lambda: (F.batch_norm(xb, None, None, g, bb, training=True) * up).sum().backward()
+    yield "batch norm train (64,256,32,32) fwd+bwd, gradient given", lambda: F.batch_norm(xb, None, None, g, bb, training=True).backward(up)
 
 
 for name, run in workloads():

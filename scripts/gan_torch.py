@@ -194,6 +194,7 @@ def main():
     ap.add_argument("--iters", type=int, default=50)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--label", default="pytorch", help="framework name in the output line")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -232,7 +233,7 @@ def main():
     sync()
     ms = (time.perf_counter() - t) * 1000 / a.iters
     count = lambda m: sum(p.numel() for p in m.parameters())
-    print(json.dumps({"framework": "pytorch", "device": str(dev), "geometry": a.geometry,
+    print(json.dumps({"framework": a.label, "device": str(dev), "geometry": a.geometry,
                       "batch": a.batch, "n_critic": a.n_critic, "iters": a.iters, "ms_per_iter": round(ms, 3),
                       "params_g": count(G), "params_d": count(D),
                       "peak_mem_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1)

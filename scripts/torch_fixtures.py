@@ -23,8 +23,13 @@ def flat(t):
     return [float(v) for v in t.detach().reshape(-1).tolist()]
 
 
+def kernel(k):
+    """A kernel size: k, or (kh, kw)."""
+    return (k, k) if isinstance(k, int) else k
+
+
 def conv2d_case(n, c, h, w, o, k, stride, padding, dilation, groups):
-    x, wt = arr(n, c, h, w).requires_grad_(), arr(o, c // groups, k, k).requires_grad_()
+    x, wt = arr(n, c, h, w).requires_grad_(), arr(o, c // groups, *kernel(k)).requires_grad_()
     y = F.conv2d(x, wt, stride=stride, padding=padding, dilation=dilation, groups=groups)
     gy = arr(*y.shape)
     y.backward(gy)
@@ -34,7 +39,7 @@ def conv2d_case(n, c, h, w, o, k, stride, padding, dilation, groups):
 
 
 def conv_t_case(n, cin, h, w, cout, k, stride, padding, output_padding, dilation, groups):
-    x, wt = arr(n, cin, h, w).requires_grad_(), arr(cin, cout // groups, k, k).requires_grad_()
+    x, wt = arr(n, cin, h, w).requires_grad_(), arr(cin, cout // groups, *kernel(k)).requires_grad_()
     y = F.conv_transpose2d(x, wt, stride=stride, padding=padding, output_padding=output_padding,
                            dilation=dilation, groups=groups)
     gy = arr(*y.shape)
@@ -101,12 +106,15 @@ fixtures = dict(
         conv2d_case(1, 2, 10, 8, 3, 5, 3, 2, 1, 1),  # k5 stride 3
         conv2d_case(3, 4, 6, 6, 4, 4, 2, 1, 1, 1),   # even kernel
         conv2d_case(2, 9, 11, 11, 5, 3, 2, 0, 1, 1),  # DrQ-like first layer, odd size
+        conv2d_case(2, 3, 6, 9, 4, (1, 7), 1, (0, 3), 1, 1),  # Inception 1x7, padding (h, w)
+        conv2d_case(1, 4, 9, 7, 4, (3, 1), 2, (1, 0), 1, 2),  # 3x1 stride 2, groups 2
     ],
     conv_transpose2d=[
         conv_t_case(2, 4, 4, 4, 3, 4, 2, 1, 0, 1, 1),   # GAN upsampling k4 s2 p1
         conv_t_case(1, 3, 5, 4, 6, 3, 2, 1, 1, 1, 1),   # output_padding 1
         conv_t_case(2, 4, 3, 3, 4, 3, 1, 1, 0, 2, 2),   # dilation 2, groups 2
         conv_t_case(2, 2, 3, 5, 3, 1, 1, 0, 0, 1, 1),   # 1x1
+        conv_t_case(2, 3, 4, 5, 2, (3, 1), 2, (1, 0), 1, 1, 1),  # 3x1, padding (h, w)
     ],
     batch_norm=[bn_case((4, 3, 5, 5)), bn_case((16, 6)), bn_case((1, 2, 3, 7))],
     spectral_norm=[sn_case((4, 3, 3, 3)), sn_case((5, 7))],

@@ -360,13 +360,13 @@ impl Task for GanTask {
             vars("gen."),
             self.cfg.adam,
             state.optimizers.remove("gen").unwrap_or_default(),
-        )
+        )?
         .0;
         m.opt_d = Adam::with_state(
             vars("disc."),
             self.cfg.adam,
             state.optimizers.remove("disc").unwrap_or_default(),
-        )
+        )?
         .0;
         m.iters = state.meta["iters"].as_u64().unwrap_or(0);
         Ok(m)
@@ -377,8 +377,8 @@ impl Task for GanTask {
             weights: m.params.weights()?,
             shadows: m.ema.clone(),
             optimizers: [
-                ("gen".to_string(), m.opt_g.state()),
-                ("disc".to_string(), m.opt_d.state()),
+                ("gen".to_string(), m.opt_g.state()?),
+                ("disc".to_string(), m.opt_d.state()?),
             ]
             .into(),
             meta: serde_json::json!({ "iters": m.iters }),

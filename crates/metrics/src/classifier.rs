@@ -10,7 +10,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor, D};
-use pbtnas_nn::ops::{bias_add, conv2d, relu, ConvParams};
+use pbtnas_nn::ops::{conv2d_bias_relu, ConvParams};
 use pbtnas_nn::{Adam, AdamConfig, Init, Params};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -132,7 +132,7 @@ impl Classifier {
                 padding: 1,
                 ..Default::default()
             };
-            h = relu(&bias_add(&conv2d(&h, &w, conv)?, &b)?)?;
+            h = conv2d_bias_relu(&h, &w, &b, conv)?;
             cin = cout;
         }
         let features = h.mean(D::Minus1)?.mean(D::Minus1)?;

@@ -11,11 +11,12 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use candle_core::{DType, Device, Tensor, D};
-use pbtnas_nn::ops::{bias_add, conv2d, relu, ConvParams};
+use pbtnas_nn::ops::{conv2d_bias_relu, ConvParams};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
+use crate::pool::avg_pool3;
 use crate::resize::resize_bilinear_tf1;
 
 /// Feature width of pool3.
@@ -105,17 +106,13 @@ struct ConvBn {
 
 impl ConvBn {
     fn forward(&self, x: &Tensor, stride: usize) -> Result<Tensor> {
-        let (ph, pw) = self.pad;
-        let x = if ph + pw > 0 {
-            x.pad_with_zeros(2, ph, ph)?.pad_with_zeros(3, pw, pw)?
-        } else {
-            x.clone()
-        };
         let p = ConvParams {
             stride,
+            padding: self.pad.0,
+            padding_w: Some(self.pad.1),
             ..Default::default()
         };
-        Ok(relu(&bias_add(&conv2d(&x, &self.weight, p)?, &self.bias)?)?)
+        Ok(conv2d_bias_relu(x, &self.weight, &self.bias, p)?)
     }
 }
 
@@ -372,19 +369,4 @@ impl Inception {
         }
         Ok(h.flatten_from(2)?.mean(D::Minus1)?)
     }
-}
-
-/// 3×3 average pool, stride 1, padding 1, the padding not counted (`count_include_pad=False`).
-fn avg_pool3(x: &Tensor) -> Result<Tensor> {
-    let (_, _, h, w) = x.dims4()?;
-    let sums = (x
-        .pad_with_zeros(2, 1, 1)?
-        .pad_with_zeros(3, 1, 1)?
-        .avg_pool2d_with_stride(3, 1)?
-        * 9.0)?;
-    let span = |i: usize, n: usize| (3 - (i == 0) as usize - (i + 1 == n) as usize) as f32;
-    let counts: Vec<f32> = (0..h)
-        .flat_map(|y| (0..w).map(move |x| 1.0 / (span(y, h) * span(x, w))))
-        .collect();
-    Ok(sums.broadcast_mul(&Tensor::from_vec(counts, (1, 1, h, w), x.device())?)?)
 }

@@ -10,6 +10,7 @@ pub mod frechet;
 pub mod inception;
 pub mod inception_score;
 pub mod kid;
+mod pool;
 pub mod proxy;
 pub mod resize;
 pub mod stats;

@@ -13,6 +13,8 @@
 use std::collections::BTreeMap;
 
 use candle_core::{backprop::GradStore, Result, Tensor, Var};
+
+use crate::ops::{in_place_ok, AdamStep, Blend};
 use serde::{Deserialize, Serialize};
 
 /// Adam hyperparameters (PyTorch defaults).
@@ -48,6 +50,17 @@ pub struct ParamState {
 }
 
 /// The saveable state of one optimizer: per parameter name.
+impl ParamState {
+    /// The same state in buffers of its own.
+    fn deep_copy(&self) -> Result<Self> {
+        Ok(Self {
+            m: self.m.copy()?,
+            v: self.v.copy()?,
+            step: self.step,
+        })
+    }
+}
+
 pub type AdamState = BTreeMap<String, ParamState>;
 
 /// Adam over a named set of parameters.
@@ -67,19 +80,19 @@ impl Adam {
         }
     }
 
-    /// An optimizer that continues from saved state, keeping the entries whose name and shape
-    /// match a parameter. Returns it with the names whose state was dropped or missing.
+    /// An optimizer that continues from (a copy of) saved state, keeping the entries whose name
+    /// and shape match a parameter. Returns it with the names whose state was dropped or missing.
     pub fn with_state(
         params: Vec<(String, Var)>,
         config: AdamConfig,
         mut saved: AdamState,
-    ) -> (Self, Vec<String>) {
+    ) -> Result<(Self, Vec<String>)> {
         let mut state = AdamState::new();
         let mut fresh = Vec::new();
         for (name, var) in &params {
             match saved.remove(name) {
                 Some(s) if s.m.shape() == var.shape() && s.v.shape() == var.shape() => {
-                    state.insert(name.clone(), s);
+                    state.insert(name.clone(), s.deep_copy()?);
                 }
                 _ => fresh.push(name.clone()),
             }
@@ -89,7 +102,7 @@ impl Adam {
             params,
             state,
         };
-        (adam, fresh)
+        Ok((adam, fresh))
     }
 
     /// The hyperparameters (lr and wd are re-imposed from the config at every load).
@@ -116,12 +129,12 @@ impl Adam {
             let s = match self.state.get_mut(name) {
                 Some(s) => s,
                 None => {
-                    let z = var.zeros_like()?;
+                    // Two buffers: the CPU kernels update each moment in place.
                     self.state.insert(
                         name.clone(),
                         ParamState {
-                            m: z.clone(),
-                            v: z,
+                            m: var.zeros_like()?,
+                            v: var.zeros_like()?,
                             step: 0,
                         },
                     );
@@ -130,10 +143,29 @@ impl Adam {
             };
             s.step += 1;
             let t = s.step as i32;
-            s.m = ((&s.m * c.beta1)? + (g * (1.0 - c.beta1))?)?.detach();
-            s.v = ((&s.v * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?.detach();
             let bc1 = 1.0 - c.beta1.powi(t);
             let bc2 = 1.0 - c.beta2.powi(t);
+            let p = var.as_tensor();
+            if [p, &s.m, &s.v].into_iter().all(in_place_ok) && g.device().is_cpu() {
+                let g = &g.contiguous()?;
+                let moment = |decay: f64, square| Blend {
+                    keep: decay as f32,
+                    take: (1.0 - decay) as f32,
+                    square,
+                };
+                s.m.inplace_op2(g, &moment(c.beta1, false))?;
+                s.v.inplace_op2(g, &moment(c.beta2, true))?;
+                let step = AdamStep {
+                    shrink: (1.0 - c.lr * c.weight_decay) as f32,
+                    step: (c.lr / bc1) as f32,
+                    inv_sqrt_bc2: (1.0 / bc2.sqrt()) as f32,
+                    eps: c.eps as f32,
+                };
+                p.inplace_op3(&s.m, &s.v, &step)?;
+                continue;
+            }
+            s.m = ((&s.m * c.beta1)? + (g * (1.0 - c.beta1))?)?.detach();
+            s.v = ((&s.v * c.beta2)? + (g.sqr()? * (1.0 - c.beta2))?)?.detach();
             let denom = ((s.v.sqrt()? / bc2.sqrt())? + c.eps)?;
             let mut p = var.as_tensor().detach();
             if c.weight_decay != 0.0 {
@@ -145,8 +177,11 @@ impl Adam {
         Ok(())
     }
 
-    /// A copy of the state, for checkpoints.
-    pub fn state(&self) -> AdamState {
-        self.state.clone()
+    /// A copy of the state, for checkpoints (the moments are updated in place by later steps).
+    pub fn state(&self) -> Result<AdamState> {
+        self.state
+            .iter()
+            .map(|(n, s)| Ok((n.clone(), s.deep_copy()?)))
+            .collect()
     }
 }

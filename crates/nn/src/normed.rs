@@ -6,7 +6,7 @@
 use candle_core::{Result, Tensor};
 
 use crate::init::{Init, Params};
-use crate::ops::{bias_add, conv2d, ConvParams};
+use crate::ops::{bias_add, conv2d, conv2d_bias_relu, relu, ConvParams};
 use crate::spectral_norm::spectral_norm;
 
 pub struct NormedWeight {
@@ -73,6 +73,15 @@ impl NormedConv {
         match &self.bias {
             Some(b) => bias_add(&y, b),
             None => Ok(y),
+        }
+    }
+
+    /// `relu(forward(x))`, as one fused op when there is a bias.
+    pub fn forward_relu(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let w = self.w.get(train)?;
+        match &self.bias {
+            Some(b) => conv2d_bias_relu(x, &w, b, self.p),
+            None => relu(&conv2d(x, &w, self.p)?),
         }
     }
 }

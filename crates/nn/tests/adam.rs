@@ -99,16 +99,28 @@ fn saved_state_resumes_bit_exactly_and_resets_by_name_and_shape() {
     for _ in 0..3 {
         opt.step(&loss(&w, &x).backward().unwrap()).unwrap();
     }
-    let state = opt.state();
+    let state = opt.state().unwrap();
+    let snapshot = (
+        state["w"].m.to_vec1::<f32>().unwrap(),
+        state["w"].v.to_vec1::<f32>().unwrap(),
+    );
     assert_eq!(state["w"].step, 3);
     let w2 = Var::from_tensor(&w.as_tensor().copy().unwrap()).unwrap();
-    let (mut resumed, fresh) = Adam::with_state(vec![("w".into(), w2.clone())], cfg, state.clone());
+    let (mut resumed, fresh) =
+        Adam::with_state(vec![("w".into(), w2.clone())], cfg, state.clone()).unwrap();
     assert!(fresh.is_empty());
     for _ in 0..2 {
         resumed.step(&loss(&w2, &x).backward().unwrap()).unwrap();
     }
     let straight = run(cfg, 5);
     assert_eq!(w2.as_tensor().to_vec1::<f32>().unwrap(), straight);
+    // The saved state is a snapshot: neither the resumed optimizer's in-place steps nor the
+    // original's next one changed it.
+    opt.step(&loss(&w, &x).backward().unwrap()).unwrap();
+    let moments =
+        |s: &pbtnas_nn::ParamState| (s.m.to_vec1::<f32>().unwrap(), s.v.to_vec1::<f32>().unwrap());
+    assert_eq!(moments(&state["w"]), snapshot);
+    assert_ne!(moments(&opt.state().unwrap()["w"]), snapshot);
 
     // A renamed or reshaped parameter starts fresh; the matching one keeps its step count.
     let other = Var::new(&[1.0f32, 2.0], &dev).unwrap();
@@ -122,10 +134,11 @@ fn saved_state_resumes_bit_exactly_and_resets_by_name_and_shape() {
         ],
         cfg,
         saved,
-    );
+    )
+    .unwrap();
     assert_eq!(fresh, ["v", "u"]);
-    assert_eq!(adam.state().len(), 1);
-    assert_eq!(adam.state()["w"].step, 3);
+    assert_eq!(adam.state().unwrap().len(), 1);
+    assert_eq!(adam.state().unwrap()["w"].step, 3);
 }
 
 /// Gradients through a spectral norm carry op history (σ(W) depends on the variable); the
@@ -159,7 +172,7 @@ fn moments_hold_no_graph() {
             "the premise: the gradient has history"
         );
         opt.step(&grads).unwrap();
-        let s = &opt.state()["w"];
+        let s = &opt.state().unwrap()["w"];
         assert!(!s.m.track_op() && !s.v.track_op());
     }
 }

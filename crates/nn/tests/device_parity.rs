@@ -4,7 +4,8 @@
 
 use candle_core::{Device, Result, Tensor, Var};
 use pbtnas_nn::ops::{
-    batch_norm_train, conv2d, conv_transpose2d, depthwise_conv_transpose2d, ConvParams,
+    batch_norm_train, conv2d, conv2d_bias_relu, conv_transpose2d, depthwise_conv_transpose2d,
+    ConvParams,
 };
 use pbtnas_nn::{layer_norm, spectral_norm};
 
@@ -80,6 +81,7 @@ fn cases() -> Vec<Case> {
         dilation,
         groups,
         output_padding,
+        padding_w: None,
     };
     vec![
         (
@@ -91,6 +93,36 @@ fn cases() -> Vec<Case> {
             "conv2d 3x3 s2 dil2",
             Box::new(move |t: &[Tensor]| conv2d(&t[0], &t[1], p(2, 2, 2, 1, 0))),
             vec![randn(&[2, 8, 9, 9]), randn(&[6, 8, 3, 3])],
+        ),
+        (
+            "conv2d + bias + relu",
+            Box::new(move |t: &[Tensor]| conv2d_bias_relu(&t[0], &t[1], &t[2], p(1, 1, 1, 1, 0))),
+            vec![randn(&[2, 8, 9, 9]), randn(&[6, 8, 3, 3]), randn(&[6])],
+        ),
+        (
+            "conv2d 1x7, padding (0, 3)",
+            Box::new(move |t: &[Tensor]| {
+                let q = ConvParams {
+                    padding: 0,
+                    padding_w: Some(3),
+                    ..Default::default()
+                };
+                conv2d(&t[0], &t[1], q)
+            }),
+            vec![randn(&[2, 8, 9, 9]), randn(&[6, 8, 1, 7])],
+        ),
+        (
+            "conv_transpose2d 3x1 s2, padding (1, 0)",
+            Box::new(move |t: &[Tensor]| {
+                let q = ConvParams {
+                    stride: 2,
+                    padding: 1,
+                    padding_w: Some(0),
+                    ..Default::default()
+                };
+                conv_transpose2d(&t[0], &t[1], q)
+            }),
+            vec![randn(&[2, 8, 5, 5]), randn(&[8, 6, 3, 1])],
         ),
         (
             "conv_transpose2d k4 s2",
@@ -144,6 +176,7 @@ fn composed_depthwise_transpose_matches_the_cpu_kernel() {
             dilation,
             groups: 6,
             output_padding,
+            padding_w: None,
         };
         let inputs = [randn(&[2, 6, 5, 7]), randn(&[6, 1, k, k])];
         let kernel = |t: &[Tensor]| conv_transpose2d(&t[0], &t[1], p);
@@ -176,5 +209,62 @@ fn every_op_on_cuda_matches_the_cpu() {
             1e-4,
         );
         println!("{name}: CUDA matches CPU");
+    }
+}
+
+/// Off the CPU f32 kernels (here: f64 on the CPU, which runs candle's convolutions), a padding
+/// that differs between height and width is emulated by padding or cropping; it must agree
+/// with the kernel.
+#[test]
+fn emulated_asymmetric_padding_matches_the_cpu_kernel() {
+    let cases: [(bool, [usize; 4], [usize; 4], ConvParams); 3] = [
+        (
+            false,
+            [2, 3, 7, 9],
+            [4, 3, 1, 7],
+            ConvParams {
+                padding: 0,
+                padding_w: Some(3),
+                ..Default::default()
+            },
+        ),
+        (
+            false,
+            [1, 3, 8, 6],
+            [4, 3, 5, 3],
+            ConvParams {
+                stride: 2,
+                padding: 2,
+                padding_w: Some(0),
+                ..Default::default()
+            },
+        ),
+        (
+            true,
+            [2, 3, 5, 4],
+            [3, 4, 3, 1],
+            ConvParams {
+                stride: 2,
+                padding: 1,
+                padding_w: Some(0),
+                output_padding: 1,
+                ..Default::default()
+            },
+        ),
+    ];
+    for (transpose, xs, ws, p) in cases {
+        let (x, w) = (randn(&xs), randn(&ws));
+        let f = if transpose { conv_transpose2d } else { conv2d };
+        let kernel = f(&x, &w, p).unwrap();
+        let to64 = |t: &Tensor| t.to_dtype(candle_core::DType::F64).unwrap();
+        let emulated = f(&to64(&x), &to64(&w), p).unwrap();
+        assert_eq!(kernel.dims(), emulated.dims(), "{p:?}: shape");
+        let diff = (to64(&kernel) - emulated)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap();
+        assert!(diff.to_scalar::<f64>().unwrap() < 1e-4, "{p:?}: {diff}");
     }
 }

@@ -81,9 +81,18 @@ fn check_norm_grads(c: &Value, y: Tensor, vars: &(Var, Var, Var), tag: &str) {
 
 fn params(c: &Value) -> ConvParams {
     let u = |k: &str| c[k].as_u64().unwrap() as usize;
+    // `padding` is a number, or `[h, w]` when the two differ.
+    let (padding, padding_w) = match c["padding"].as_array() {
+        Some(hw) => (
+            hw[0].as_u64().unwrap() as usize,
+            hw[1].as_u64().map(|v| v as usize),
+        ),
+        None => (u("padding"), None),
+    };
     ConvParams {
         stride: u("stride"),
-        padding: u("padding"),
+        padding,
+        padding_w,
         dilation: u("dilation"),
         groups: u("groups"),
         output_padding: u("output_padding"),
@@ -176,14 +185,7 @@ fn input_gradient_is_skipped_for_data_and_ops_chain_with_candle() {
     )
     .unwrap();
     let theirs = xt.conv2d(w.as_tensor(), 1, 2, 1, 1).unwrap();
-    let diff = (ours - theirs)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .max_all()
-        .unwrap()
-        .to_scalar::<f32>()
-        .unwrap();
+    let diff = max_diff(&ours, &theirs);
     assert!(diff < 1e-4, "{diff}");
 }
 
@@ -248,7 +250,7 @@ fn layer_norm_matches_pytorch_with_gradients() {
 }
 
 #[test]
-fn fused_bias_add_and_relu_match_the_math_with_gradients() {
+fn fused_bias_add_relu_and_bias_relu_match_the_math_with_gradients() {
     // y = relu(x + b) on a strided input; dy/dx = [x + b > 0] (PyTorch's convention: 0 at the
     // kink, where candle's own ReLU passes the gradient), dy/db = its sum over all but dim 1.
     let dev = &Device::Cpu;
@@ -268,34 +270,45 @@ fn fused_bias_add_and_relu_match_the_math_with_gradients() {
     .unwrap();
     let r = Tensor::randn(0f32, 1., (3, 4, 2, 5), dev).unwrap();
     let (xt, bt) = (x.as_tensor(), b.as_tensor());
-    let y = pbtnas_nn::ops::relu(&pbtnas_nn::ops::bias_add(xt, bt).unwrap()).unwrap();
-    let g = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
     let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
-    let (xs, rs) = (flat(xt), flat(&r));
-    let pre: Vec<f32> = xs
-        .iter()
-        .enumerate()
-        .map(|(i, v)| v + bv[i / 10 % 4])
-        .collect();
-    assert_eq!(pre[0], 0.0);
-    let want_y: Vec<f32> = pre.iter().map(|v| v.max(0.0)).collect();
-    let want_gx: Vec<f32> = pre
-        .iter()
-        .zip(&rs)
-        .map(|(p, r)| if *p > 0.0 { *r } else { 0.0 })
-        .collect();
-    assert_eq!(flat(&y), want_y, "values");
-    assert_eq!(flat(g.get(xt).unwrap()), want_gx, "input gradient");
-    let gb = flat(g.get(bt).unwrap());
-    for (c, got) in gb.iter().enumerate() {
-        let want: f32 = (0..want_gx.len())
-            .filter(|i| i / 10 % 4 == c)
-            .map(|i| want_gx[i])
-            .sum();
-        assert!(
-            (got - want).abs() < 1e-5,
-            "bias gradient {c}: {got} vs {want}"
-        );
+    // The composed ops and the fused one.
+    let composed = |x: &Tensor, b: &Tensor| pbtnas_nn::ops::relu(&pbtnas_nn::ops::bias_add(x, b)?);
+    let fused = |x: &Tensor, b: &Tensor| pbtnas_nn::ops::bias_relu(x, b);
+    for (name, f) in [
+        (
+            "composed",
+            &composed as &dyn Fn(&Tensor, &Tensor) -> candle_core::Result<Tensor>,
+        ),
+        ("fused", &fused),
+    ] {
+        let y = f(xt, bt).unwrap();
+        let g = (&y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+        let (xs, rs) = (flat(xt), flat(&r));
+        let pre: Vec<f32> = xs
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + bv[i / 10 % 4])
+            .collect();
+        assert_eq!(pre[0], 0.0);
+        let want_y: Vec<f32> = pre.iter().map(|v| v.max(0.0)).collect();
+        let want_gx: Vec<f32> = pre
+            .iter()
+            .zip(&rs)
+            .map(|(p, r)| if *p > 0.0 { *r } else { 0.0 })
+            .collect();
+        assert_eq!(flat(&y), want_y, "{name}: values");
+        assert_eq!(flat(g.get(xt).unwrap()), want_gx, "{name}: input gradient");
+        let gb = flat(g.get(bt).unwrap());
+        for (c, got) in gb.iter().enumerate() {
+            let want: f32 = (0..want_gx.len())
+                .filter(|i| i / 10 % 4 == c)
+                .map(|i| want_gx[i])
+                .sum();
+            assert!(
+                (got - want).abs() < 1e-5,
+                "{name}: bias gradient {c}: {got} vs {want}"
+            );
+        }
     }
     // Only the bias side of bias_add gets a gradient when the input is data.
     let data = Tensor::ones((2, 4, 3), candle_core::DType::F32, dev).unwrap();
@@ -307,4 +320,46 @@ fn fused_bias_add_and_relu_match_the_math_with_gradients() {
         .unwrap();
     assert_eq!(flat(g.get(bt).unwrap()), vec![6.0; 4]);
     assert!(g.get(&data).is_none());
+}
+
+#[test]
+fn fused_conv_bias_relu_matches_the_composed_ops_with_gradients() {
+    // The composed ops are each checked against PyTorch above; the fused op must agree with them
+    // in value and in the gradients of input, weight and bias.
+    let dev = &Device::Cpu;
+    let p = ConvParams {
+        stride: 2,
+        padding: 1,
+        padding_w: Some(0),
+        ..Default::default()
+    };
+    let x = Var::randn(0f32, 1., (3, 4, 9, 8), dev).unwrap();
+    let w = Var::randn(0f32, 1., (5, 4, 3, 3), dev).unwrap();
+    let b = Var::randn(0f32, 1., 5, dev).unwrap();
+    let (xt, wt, bt) = (x.as_tensor(), w.as_tensor(), b.as_tensor());
+    let fused = pbtnas_nn::ops::conv2d_bias_relu(xt, wt, bt, p).unwrap();
+    let composed =
+        pbtnas_nn::ops::relu(&pbtnas_nn::ops::bias_add(&conv2d(xt, wt, p).unwrap(), bt).unwrap())
+            .unwrap();
+    let r = Tensor::randn(0f32, 1., fused.dims(), dev).unwrap();
+    let grads = |y: &Tensor| (y * &r).unwrap().sum_all().unwrap().backward().unwrap();
+    let (gf, gc) = (grads(&fused), grads(&composed));
+    assert_eq!(fused.dims(), composed.dims());
+    assert!(max_diff(&fused, &composed) < 1e-6, "values");
+    assert!(fused.min_all().unwrap().to_scalar::<f32>().unwrap() == 0.0);
+    for (t, what) in [(xt, "input"), (wt, "weight"), (bt, "bias")] {
+        let d = max_diff(gf.get(t).unwrap(), gc.get(t).unwrap());
+        assert!(d < 1e-4, "{what} gradient differs by {d}");
+    }
+}
+
+fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .max_all()
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
 }

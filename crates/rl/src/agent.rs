@@ -4,6 +4,7 @@
 
 use anyhow::{bail, Result};
 use candle_core::{Device, Tensor, Var};
+use pbtnas_nn::ops::soft_update;
 use pbtnas_nn::{Adam, AdamConfig, AdamState, Params, WeightMap};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -124,12 +125,14 @@ impl Agent {
         };
         let critic_target = Critic::new(&target.pp("critic"), arch, repr, h, a)?;
         let opt = |prefix: &str, state: &mut AdamState| {
-            Adam::with_state(trainable(&params, prefix), spec.adam, std::mem::take(state)).0
+            Ok::<_, candle_core::Error>(
+                Adam::with_state(trainable(&params, prefix), spec.adam, std::mem::take(state))?.0,
+            )
         };
         Ok(Self {
-            opt_encoder: opt("encoder", &mut states[0]),
-            opt_actor: opt("actor", &mut states[1]),
-            opt_critic: opt("critic", &mut states[2]),
+            opt_encoder: opt("encoder", &mut states[0])?,
+            opt_actor: opt("actor", &mut states[1])?,
+            opt_critic: opt("critic", &mut states[2])?,
             spec,
             params,
             target,
@@ -226,20 +229,17 @@ impl Agent {
         let target: std::collections::BTreeMap<String, Var> =
             self.target.vars().into_iter().collect();
         for (name, var) in trainable(&self.params, "critic") {
-            let t = &target[&name];
-            let new =
-                ((var.as_tensor().detach() * tau)? + (t.as_tensor().detach() * (1.0 - tau))?)?;
-            t.set(&new)?;
+            soft_update(&target[&name], var.as_tensor(), tau)?;
         }
         Ok(())
     }
 
     /// Optimizer states (encoder, actor, critic).
-    pub fn optimizer_states(&self) -> [AdamState; 3] {
-        [
-            self.opt_encoder.state(),
-            self.opt_actor.state(),
-            self.opt_critic.state(),
-        ]
+    pub fn optimizer_states(&self) -> Result<[AdamState; 3]> {
+        Ok([
+            self.opt_encoder.state()?,
+            self.opt_actor.state()?,
+            self.opt_critic.state()?,
+        ])
     }
 }

@@ -258,7 +258,7 @@ impl Task for RlTask {
     }
 
     fn save(&self, m: &Member) -> Result<MemberState> {
-        let [encoder, actor, critic] = m.agent.optimizer_states();
+        let [encoder, actor, critic] = m.agent.optimizer_states()?;
         Ok(MemberState {
             weights: m.agent.params.weights()?,
             shadows: m.agent.target_weights()?,

@@ -123,7 +123,7 @@ impl Task for RegressionTask {
         let model = self.model(genome, &params)?;
         params.check_matches(&state.weights)?;
         let saved = state.optimizers.remove(OPTIMIZER).unwrap_or_default();
-        let (opt, _fresh) = Adam::with_state(params.vars(), self.cfg.adam, saved);
+        let (opt, _fresh) = Adam::with_state(params.vars(), self.cfg.adam, saved)?;
         let iters = state.meta["iters"].as_u64().unwrap_or(0);
         Ok(Member {
             params,
@@ -137,7 +137,7 @@ impl Task for RegressionTask {
         Ok(MemberState {
             weights: m.params.weights()?,
             shadows: Default::default(),
-            optimizers: [(OPTIMIZER.to_string(), m.opt.state())].into(),
+            optimizers: [(OPTIMIZER.to_string(), m.opt.state()?)].into(),
             meta: serde_json::json!({ "iters": m.iters }),
             data: Default::default(),
         })

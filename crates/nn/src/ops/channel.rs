@@ -15,11 +15,23 @@ fn fast_cpu(x: &Tensor) -> bool {
 /// `x + b` with `b` of shape `(C)` broadcast over channel dim 1 of `x` `(N, C, ...)`.
 pub fn bias_add(x: &Tensor, b: &Tensor) -> Result<Tensor> {
     if fast_cpu(x) {
-        return x.contiguous()?.apply_op2(&b.contiguous()?, BiasAdd);
+        return x
+            .contiguous()?
+            .apply_op2(&b.contiguous()?, BiasAdd { relu: false });
     }
     let mut shape = vec![1; x.rank()];
     shape[1] = b.elem_count();
     x.broadcast_add(&b.reshape(shape)?)
+}
+
+/// `max(x + b, 0)`: [`bias_add`] then [`relu`] in one pass, forward and backward.
+pub fn bias_relu(x: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if fast_cpu(x) {
+        return x
+            .contiguous()?
+            .apply_op2(&b.contiguous()?, BiasAdd { relu: true });
+    }
+    relu(&bias_add(x, b)?)
 }
 
 /// `max(x, 0)`.
@@ -30,11 +42,18 @@ pub fn relu(x: &Tensor) -> Result<Tensor> {
     x.relu()
 }
 
-struct BiasAdd;
+/// `x + b`, followed by ReLU when `relu`.
+struct BiasAdd {
+    relu: bool,
+}
 
 impl CustomOp2 for BiasAdd {
     fn name(&self) -> &'static str {
-        "pbtnas-bias-add"
+        if self.relu {
+            "pbtnas-bias-relu"
+        } else {
+            "pbtnas-bias-add"
+        }
     }
 
     fn cpu_fwd(
@@ -50,9 +69,13 @@ impl CustomOp2 for BiasAdd {
             bail!("bias_add: {c} channels but a bias of {}", b.len());
         }
         let mut y = x.to_vec();
+        let floor = if self.relu { 0.0 } else { f32::NEG_INFINITY };
         y.par_chunks_mut(p.max(1))
             .enumerate()
-            .for_each(|(row, out)| out.iter_mut().for_each(|v| *v += b[row % c]));
+            .for_each(|(row, out)| {
+                let bias = b[row % c];
+                out.iter_mut().for_each(|v| *v = (*v + bias).max(floor))
+            });
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
@@ -60,9 +83,14 @@ impl CustomOp2 for BiasAdd {
         &self,
         x: &Tensor,
         b: &Tensor,
-        _y: &Tensor,
+        y: &Tensor,
         gy: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let gy = if self.relu {
+            gy.contiguous()?.apply_op2_no_bwd(y, &ReluGrad)?
+        } else {
+            gy.clone()
+        };
         let gx = x.track_op().then(|| gy.clone());
         let gb = if b.track_op() {
             Some(gy.contiguous()?.apply_op1_no_bwd(&ChannelSum)?)
@@ -74,7 +102,7 @@ impl CustomOp2 for BiasAdd {
 }
 
 /// `(N, C, ...)` → `(C)`: the sum over every dim but 1, rows summed in f32, combined in f64.
-struct ChannelSum;
+pub(super) struct ChannelSum;
 
 impl CustomOp1 for ChannelSum {
     fn name(&self) -> &'static str {
@@ -85,6 +113,7 @@ impl CustomOp1 for ChannelSum {
         let g = f32_slice(s, l)?;
         let (n, c, p) = ncp(l.shape().dims())?;
         let sums = (0..c)
+            .into_par_iter()
             .map(|ch| {
                 (0..n)
                     .map(|i| {
@@ -109,7 +138,7 @@ impl CustomOp1 for Relu {
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let x = f32_slice(s, l)?;
         Ok((
-            CpuStorage::F32(x.iter().map(|&v| v.max(0.0)).collect()),
+            CpuStorage::F32(x.par_iter().map(|&v| v.max(0.0)).collect()),
             l.shape().clone(),
         ))
     }
@@ -120,7 +149,7 @@ impl CustomOp1 for Relu {
 }
 
 /// `gy · [y > 0]`.
-struct ReluGrad;
+pub(super) struct ReluGrad;
 
 impl CustomOp2 for ReluGrad {
     fn name(&self) -> &'static str {
@@ -136,7 +165,7 @@ impl CustomOp2 for ReluGrad {
     ) -> Result<(CpuStorage, Shape)> {
         let (gy, y) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?);
         let gx = gy
-            .iter()
+            .par_iter()
             .zip(y)
             .map(|(&g, &v)| if v > 0.0 { g } else { 0.0 })
             .collect();

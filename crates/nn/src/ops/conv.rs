@@ -11,6 +11,9 @@ use super::im2col::Geometry;
 pub struct ConvParams {
     pub stride: usize,
     pub padding: usize,
+    /// Left/right padding when it differs from the top/bottom `padding` (PyTorch's
+    /// `padding=(h, w)`); `None`: the same.
+    pub padding_w: Option<usize>,
     pub dilation: usize,
     pub groups: usize,
     /// conv_transpose2d only: extra rows/columns on one side of the output.
@@ -22,10 +25,18 @@ impl Default for ConvParams {
         Self {
             stride: 1,
             padding: 0,
+            padding_w: None,
             dilation: 1,
             groups: 1,
             output_padding: 0,
         }
+    }
+}
+
+impl ConvParams {
+    /// `(top/bottom, left/right)` padding.
+    pub fn pads(&self) -> (usize, usize) {
+        (self.padding, self.padding_w.unwrap_or(self.padding))
     }
 }
 
@@ -69,31 +80,39 @@ enum Direction {
     WeightGrad { kh: usize, kw: usize },
 }
 
-struct ConvOp {
+pub(super) struct ConvOp {
     p: ConvParams,
     dir: Direction,
 }
 
-fn small_size(big: usize, k: usize, p: &ConvParams) -> Result<usize> {
+fn small_size(big: usize, k: usize, pad: usize, p: &ConvParams) -> Result<usize> {
     let span = p.dilation * (k - 1) + 1;
-    if big + 2 * p.padding < span {
+    if big + 2 * pad < span {
         bail!(
             "convolution kernel (span {span}) larger than the padded input ({})",
-            big + 2 * p.padding
+            big + 2 * pad
         );
     }
-    Ok((big + 2 * p.padding - span) / p.stride + 1)
+    Ok((big + 2 * pad - span) / p.stride + 1)
 }
 
-fn big_size(small: usize, k: usize, p: &ConvParams) -> Result<usize> {
+fn big_size(small: usize, k: usize, pad: usize, p: &ConvParams) -> Result<usize> {
     let size = (small - 1) * p.stride + p.dilation * (k - 1) + 1 + p.output_padding;
-    if size <= 2 * p.padding {
+    if size <= 2 * pad {
         bail!("conv_transpose2d output would be empty");
     }
-    Ok(size - 2 * p.padding)
+    Ok(size - 2 * pad)
 }
 
 impl ConvOp {
+    /// The differentiable conv2d op.
+    pub(super) fn conv(p: ConvParams) -> Self {
+        Self {
+            p,
+            dir: Direction::Conv,
+        }
+    }
+
     fn geometry(
         &self,
         hb: usize,
@@ -111,7 +130,8 @@ impl ConvOp {
             kh,
             kw,
             stride: self.p.stride,
-            padding: self.p.padding,
+            pad_h: self.p.pads().0,
+            pad_w: self.p.pads().1,
             dilation: self.p.dilation,
         }
     }
@@ -143,7 +163,13 @@ impl CustomOp2 for ConvOp {
                 }
                 let (hs, ws) = match self.dir {
                     Direction::ToSmall { hs, ws } => (hs, ws),
-                    _ => (small_size(h, kh, &self.p)?, small_size(w, kw, &self.p)?),
+                    _ => {
+                        let (ph, pw) = self.p.pads();
+                        (
+                            small_size(h, kh, ph, &self.p)?,
+                            small_size(w, kw, pw, &self.p)?,
+                        )
+                    }
                 };
                 let cs = ConvShape {
                     batch: n,
@@ -165,7 +191,10 @@ impl CustomOp2 for ConvOp {
                 }
                 let (hb, wb) = match self.dir {
                     Direction::ToBig { hb, wb } => (hb, wb),
-                    _ => (big_size(h, kh, &self.p)?, big_size(w, kw, &self.p)?),
+                    _ => {
+                        let (ph, pw) = self.p.pads();
+                        (big_size(h, kh, ph, &self.p)?, big_size(w, kw, pw, &self.p)?)
+                    }
                 };
                 let cs = ConvShape {
                     batch: n,
@@ -239,20 +268,24 @@ impl CustomOp2 for ConvOp {
 /// it runs the GEMM kernels here; elsewhere candle's own convolution.
 pub fn conv2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor> {
     if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
-        x.contiguous()?.apply_op2(
-            &w.contiguous()?,
-            ConvOp {
-                p,
-                dir: Direction::Conv,
-            },
-        )
+        x.contiguous()?.apply_op2(&w.contiguous()?, ConvOp::conv(p))
     } else {
-        x.conv2d(w, p.padding, p.stride, p.dilation, p.groups)
+        let (x, pad) = symmetric_padding(x, p)?;
+        x.conv2d(w, pad, p.stride, p.dilation, p.groups)
+    }
+}
+
+/// candle's own convolutions pad both dimensions alike: pads the input's width beforehand when
+/// it differs (conv2d only), returning the input and the padding to pass on.
+fn symmetric_padding(x: &Tensor, p: ConvParams) -> Result<(Tensor, usize)> {
+    match p.pads() {
+        (ph, pw) if ph == pw => Ok((x.clone(), ph)),
+        (ph, pw) => Ok((x.pad_with_zeros(3, pw, pw)?.pad_with_zeros(2, ph, ph)?, 0)),
     }
 }
 
 /// 2-d transposed convolution, PyTorch semantics: x `(N, Cin, H, W)`, w `(Cin, Cout/groups, kh,
-/// kw)`. On CPU in f32 it runs the GEMM kernels here; elsewhere candle's, which has no groups:
+/// kw)`; `padding` crops the output. On CPU in f32 it runs the GEMM kernels here; elsewhere candle's, which has no groups:
 /// depthwise ones are composed from candle ops there, other grouped ones run group by group.
 pub fn conv_transpose2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor> {
     if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
@@ -263,6 +296,20 @@ pub fn conv_transpose2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor>
                 dir: Direction::Transpose,
             },
         )
+    } else if p.pads().0 != p.pads().1 {
+        // Padding crops the unpadded output: compute that, then crop each dimension.
+        let (ph, pw) = p.pads();
+        let full = conv_transpose2d(
+            x,
+            w,
+            ConvParams {
+                padding: 0,
+                padding_w: None,
+                ..p
+            },
+        )?;
+        let (_, _, h, wd) = full.dims4()?;
+        full.narrow(2, ph, h - 2 * ph)?.narrow(3, pw, wd - 2 * pw)
     } else if p.groups == 1 {
         x.conv_transpose2d(w, p.padding, p.output_padding, p.stride, p.dilation)
     } else if p.groups == x.dim(1)? && w.dim(1)? == 1 {

@@ -11,7 +11,9 @@ pub struct Geometry {
     pub kh: usize,
     pub kw: usize,
     pub stride: usize,
-    pub padding: usize,
+    /// Zero padding above and below (`pad_h`), left and right (`pad_w`).
+    pub pad_h: usize,
+    pub pad_w: usize,
     pub dilation: usize,
 }
 
@@ -28,13 +30,13 @@ impl Geometry {
 
     /// A 1×1 convolution without stride or padding: the columns are the image itself.
     pub fn is_identity(&self) -> bool {
-        self.kh == 1 && self.kw == 1 && self.stride == 1 && self.padding == 0
+        self.kh == 1 && self.kw == 1 && self.stride == 1 && self.pad_h == 0 && self.pad_w == 0
     }
 
-    /// The small-image range `[lo, hi)` whose big coordinate `o*stride + tap*dilation - padding`
+    /// The small-image range `[lo, hi)` whose big coordinate `o*stride + tap*dilation - pad`
     /// lies in `[0, size)`.
-    fn valid(&self, tap: usize, size: usize, small: usize) -> (usize, usize) {
-        let offset = (tap * self.dilation) as isize - self.padding as isize;
+    fn valid(&self, tap: usize, size: usize, small: usize, pad: usize) -> (usize, usize) {
+        let offset = (tap * self.dilation) as isize - pad as isize;
         let s = self.stride as isize;
         // smallest o with o*s + offset >= 0
         let lo = if offset >= 0 {
@@ -55,16 +57,16 @@ pub fn im2col(img: &[f32], channels: usize, g: &Geometry, cols: &mut [f32]) {
     for c in 0..channels {
         let src = &img[c * plane..(c + 1) * plane];
         for i in 0..g.kh {
-            let (oh0, oh1) = g.valid(i, g.hb, g.hs);
+            let (oh0, oh1) = g.valid(i, g.hb, g.hs, g.pad_h);
             for j in 0..g.kw {
-                let (ow0, ow1) = g.valid(j, g.wb, g.ws);
+                let (ow0, ow1) = g.valid(j, g.wb, g.ws, g.pad_w);
                 let row = ((c * g.kh + i) * g.kw + j) * n_small;
                 let dst = &mut cols[row..row + n_small];
                 dst[..oh0 * g.ws].fill(0.0);
                 dst[oh1 * g.ws..].fill(0.0);
-                let iw0 = (ow0 * g.stride + j * g.dilation) as isize - g.padding as isize;
+                let iw0 = (ow0 * g.stride + j * g.dilation) as isize - g.pad_w as isize;
                 for oh in oh0..oh1 {
-                    let ih = oh * g.stride + i * g.dilation - g.padding;
+                    let ih = oh * g.stride + i * g.dilation - g.pad_h;
                     let d = &mut dst[oh * g.ws..(oh + 1) * g.ws];
                     d[..ow0].fill(0.0);
                     d[ow1..].fill(0.0);
@@ -91,17 +93,17 @@ pub fn col2im(cols: &[f32], channels: usize, g: &Geometry, img: &mut [f32]) {
     for c in 0..channels {
         let dst = &mut img[c * plane..(c + 1) * plane];
         for i in 0..g.kh {
-            let (oh0, oh1) = g.valid(i, g.hb, g.hs);
+            let (oh0, oh1) = g.valid(i, g.hb, g.hs, g.pad_h);
             for j in 0..g.kw {
-                let (ow0, ow1) = g.valid(j, g.wb, g.ws);
+                let (ow0, ow1) = g.valid(j, g.wb, g.ws, g.pad_w);
                 if ow1 <= ow0 {
                     continue;
                 }
                 let row = ((c * g.kh + i) * g.kw + j) * n_small;
                 let src = &cols[row..row + n_small];
-                let iw0 = ow0 * g.stride + j * g.dilation - g.padding;
+                let iw0 = ow0 * g.stride + j * g.dilation - g.pad_w;
                 for oh in oh0..oh1 {
-                    let ih = oh * g.stride + i * g.dilation - g.padding;
+                    let ih = oh * g.stride + i * g.dilation - g.pad_h;
                     let d = &mut dst[ih * g.wb..(ih + 1) * g.wb];
                     let s = &src[oh * g.ws + ow0..oh * g.ws + ow1];
                     if g.stride == 1 {

@@ -121,6 +121,14 @@ impl Conv {
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         Ok(self.0.forward(x, train)?)
     }
+
+    /// `act(forward(x))`; a ReLU is fused with the bias.
+    pub fn forward_act(&self, x: &Tensor, act: Act, train: bool) -> Result<Tensor> {
+        match act {
+            Act::Relu => Ok(self.0.forward_relu(x, train)?),
+            _ => act.forward(&self.0.forward(x, train)?),
+        }
+    }
 }
 
 /// A searched encoder layer (32 → 32 channels, stride 1, "same" padding; or no padding for the
@@ -175,12 +183,12 @@ impl ConvOp {
     pub fn forward(&self, x: &Tensor, act: Act, train: bool) -> Result<Tensor> {
         match self {
             ConvOp::Id => Ok(x.clone()),
-            ConvOp::Conv(c) => act.forward(&c.forward(x, train)?),
+            ConvOp::Conv(c) => c.forward_act(x, act, train),
             ConvOp::Residual(c1, c2) => {
-                let h = c2.forward(&act.forward(&c1.forward(x, train)?)?, train)?;
+                let h = c2.forward(&c1.forward_act(x, act, train)?, train)?;
                 act.forward(&(h + x)?)
             }
-            ConvOp::SepConv(dw, pw) => act.forward(&pw.forward(&dw.forward(x, train)?, train)?),
+            ConvOp::SepConv(dw, pw) => pw.forward_act(&dw.forward(x, train)?, act, train),
         }
     }
 }

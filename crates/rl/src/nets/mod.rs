@@ -83,8 +83,7 @@ impl Encoder {
                 acts,
                 ..
             } => {
-                let mut h =
-                    acts[0].forward(&conv0.forward(&obs.affine(1.0 / 255.0, -0.5)?, train)?)?;
+                let mut h = conv0.forward_act(&obs.affine(1.0 / 255.0, -0.5)?, acts[0], train)?;
                 for (op, act) in layers.iter().zip(&acts[1..]) {
                     h = op.forward(&h, *act, train)?;
                 }

@@ -24,7 +24,7 @@ for case in "${cases[@]}"; do
     OMP_NUM_THREADS=$threads .venv/bin/python scripts/gan_torch.py --geometry "$geo" --batch "$batch" \
       --n-critic "$ncritic" --iters "$iters" --threads "$threads" >> "$out/torch.jsonl"
     # PyTorch again with the allocator settings pbtnas applies to itself (crates/nn/src/alloc.rs).
-    MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647 OMP_NUM_THREADS=$threads .venv/bin/python \
+    MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=2147483647 MALLOC_ARENA_MAX=1 OMP_NUM_THREADS=$threads .venv/bin/python \
       scripts/gan_torch.py --geometry "$geo" --batch "$batch" --n-critic "$ncritic" --iters "$iters" \
       --threads "$threads" --label pytorch-heap >> "$out/torch.jsonl"
   done

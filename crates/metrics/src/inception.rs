@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-use crate::pool::avg_pool3;
+use crate::pool::{avg_pool3, max_pool3_s2};
 use crate::resize::resize_bilinear_tf1;
 
 /// Feature width of pool3.
@@ -286,7 +286,7 @@ impl Inception {
 
     /// The trunk on input already resized to 299 and normalised to [-1, 1).
     pub fn trunk(&self, x: &Tensor) -> Result<Tensor> {
-        let max_pool_s2 = |x: &Tensor| x.max_pool2d_with_stride(3, 2);
+        let max_pool_s2 = max_pool3_s2;
         let mut h = self.conv("conv", x, 2)?;
         h = self.conv("conv_1", &h, 1)?;
         h = self.conv("conv_2", &h, 1)?;

@@ -1,6 +1,6 @@
-//! Inception's 3×3 average pool at stride 1 with padding 1, the padding not counted
-//! (`count_include_pad=False`), forward only: a direct separable kernel on the CPU in f32,
-//! candle's pooling elsewhere.
+//! Inception's pools, forward only: the 3×3 average at stride 1 with padding 1, the padding not
+//! counted (`count_include_pad=False`), and the 3×3 maximum at stride 2 without padding. Direct
+//! kernels on the CPU in f32 (candle's pooling is single-threaded), candle's pooling elsewhere.
 
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
@@ -11,6 +11,52 @@ pub fn avg_pool3(x: &Tensor) -> Result<Tensor> {
         return x.contiguous()?.apply_op1_no_bwd(&AvgPool3);
     }
     composed(x)
+}
+
+/// The 3×3 maximum at stride 2 of `x` `(N, C, H, W)`, no padding.
+pub fn max_pool3_s2(x: &Tensor) -> Result<Tensor> {
+    if x.device().is_cpu() && x.dtype() == DType::F32 {
+        return x.contiguous()?.apply_op1_no_bwd(&MaxPool3S2);
+    }
+    x.max_pool2d_with_stride(3, 2)
+}
+
+struct MaxPool3S2;
+
+impl CustomOp1 for MaxPool3S2 {
+    fn name(&self) -> &'static str {
+        "pbtnas-max-pool3-s2"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (n, c, h, w) = l.shape().dims4()?;
+        if h < 3 || w < 3 {
+            candle_core::bail!("max_pool3_s2 needs at least 3×3, got {h}×{w}");
+        }
+        let (ho, wo) = ((h - 3) / 2 + 1, (w - 3) / 2 + 1);
+        let x = contiguous(s, l)?;
+        let mut y = vec![0f32; n * c * ho * wo];
+        y.par_chunks_mut(ho * wo)
+            .zip(x.par_chunks(h * w))
+            .for_each(|(out, img)| {
+                for (oy, row) in out.chunks_mut(wo).enumerate() {
+                    let src = &img[2 * oy * w..(2 * oy + 3) * w];
+                    for (ox, v) in row.iter_mut().enumerate() {
+                        *v = (0..3)
+                            .flat_map(|dy| &src[dy * w + 2 * ox..dy * w + 2 * ox + 3])
+                            .fold(f32::NEG_INFINITY, |m, &e| m.max(e));
+                    }
+                }
+            });
+        Ok((CpuStorage::F32(y), Shape::from((n, c, ho, wo))))
+    }
+}
+
+fn contiguous<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> {
+    match l.contiguous_offsets() {
+        Some((a, b)) => Ok(&s.as_slice::<f32>()?[a..b]),
+        None => candle_core::bail!("pooling needs a contiguous tensor"),
+    }
 }
 
 /// The same from candle ops: a padded 3×3 sum, then each position divided by its count.
@@ -38,10 +84,7 @@ impl CustomOp1 for AvgPool3 {
 
     fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> Result<(CpuStorage, Shape)> {
         let (_, _, h, w) = l.shape().dims4()?;
-        let x = match l.contiguous_offsets() {
-            Some((a, b)) => &s.as_slice::<f32>()?[a..b],
-            None => candle_core::bail!("avg_pool3 needs a contiguous tensor"),
-        };
+        let x = contiguous(s, l)?;
         let mut y = vec![0f32; x.len()];
         let plane = (h * w).max(1);
         y.par_chunks_mut(plane)
@@ -96,5 +139,17 @@ mod tests {
             .to_vec2::<f32>()
             .unwrap()[0][0];
         assert!((got - corner).abs() < 1e-6);
+    }
+
+    #[test]
+    fn max_pool_matches_candles() {
+        for (h, w) in [(7, 9), (8, 8), (3, 4)] {
+            let x = Tensor::randn(0f32, 1., (2, 3, h, w), &Device::Cpu).unwrap();
+            let fast = max_pool3_s2(&x).unwrap();
+            let slow = x.max_pool2d_with_stride(3, 2).unwrap();
+            assert_eq!(fast.dims(), slow.dims());
+            let diff = (fast - slow).unwrap().abs().unwrap().max_all().unwrap();
+            assert_eq!(diff.to_scalar::<f32>().unwrap(), 0.0);
+        }
     }
 }

@@ -6,7 +6,9 @@
 use candle_core::{Result, Tensor};
 
 use crate::init::{Init, Params};
-use crate::ops::{bias_add, conv2d, conv2d_bias_relu, relu, ConvParams};
+use crate::ops::{
+    bias_add, conv2d, conv2d_bias_relu, relu, relu_conv2d, relu_conv2d_bias, ConvParams,
+};
 use crate::spectral_norm::spectral_norm;
 
 pub struct NormedWeight {
@@ -73,6 +75,15 @@ impl NormedConv {
         match &self.bias {
             Some(b) => bias_add(&y, b),
             None => Ok(y),
+        }
+    }
+
+    /// `forward(relu(x))` without storing `relu(x)` ([`relu_conv2d`]).
+    pub fn forward_on_relu(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        let w = self.w.get(train)?;
+        match &self.bias {
+            Some(b) => relu_conv2d_bias(x, &w, b, self.p),
+            None => relu_conv2d(x, &w, self.p),
         }
     }
 

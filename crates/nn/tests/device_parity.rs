@@ -5,7 +5,7 @@
 use candle_core::{Device, Result, Tensor, Var};
 use pbtnas_nn::ops::{
     batch_norm_train, conv2d, conv2d_bias_relu, conv_transpose2d, depthwise_conv_transpose2d,
-    ConvParams,
+    relu_conv2d, ConvParams,
 };
 use pbtnas_nn::{layer_norm, spectral_norm};
 
@@ -92,6 +92,11 @@ fn cases() -> Vec<Case> {
         (
             "conv2d 3x3 s2 dil2",
             Box::new(move |t: &[Tensor]| conv2d(&t[0], &t[1], p(2, 2, 2, 1, 0))),
+            vec![randn(&[2, 8, 9, 9]), randn(&[6, 8, 3, 3])],
+        ),
+        (
+            "relu then conv2d",
+            Box::new(move |t: &[Tensor]| relu_conv2d(&t[0], &t[1], p(2, 1, 1, 1, 0))),
             vec![randn(&[2, 8, 9, 9]), randn(&[6, 8, 3, 3])],
         ),
         (

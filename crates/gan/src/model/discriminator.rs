@@ -233,9 +233,9 @@ impl ResBlock {
         let r = if self.first {
             self.c1.forward(x, train)?
         } else {
-            self.c1.forward(&relu(x)?, train)?
+            self.c1.forward_on_relu(x, train)?
         };
-        let r = pool(self.c2.forward(&relu(&r)?, train)?)?;
+        let r = pool(self.c2.forward_on_relu(&r, train)?)?;
         let s = match &self.shortcut {
             // OptimizedDisBlock pools first, DisBlock convolves first.
             Some(sc) if self.first => sc.forward(&x.avg_pool2d(2)?, train)?,

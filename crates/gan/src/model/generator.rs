@@ -4,7 +4,6 @@
 use anyhow::{Context, Result};
 use candle_core::{Tensor, D};
 use pbtnas_genome::{Genome, SearchSpace};
-use pbtnas_nn::ops::relu;
 use pbtnas_nn::{batch_norm, Init, Params};
 
 use super::ops::{upsample_to, Conv, Op, Up};
@@ -295,6 +294,6 @@ impl Generator {
             0.1,
             1e-5,
         )?;
-        Ok(self.to_rgb.forward(&relu(&h)?, train)?.tanh()?)
+        Ok(self.to_rgb.forward_on_relu(&h, train)?.tanh()?)
     }
 }

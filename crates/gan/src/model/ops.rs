@@ -45,6 +45,11 @@ impl Conv {
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         Ok(self.0.forward(x, train)?)
     }
+
+    /// `forward(relu(x))`, the ReLU folded into the convolution (never stored).
+    pub fn forward_on_relu(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        Ok(self.0.forward_on_relu(x, train)?)
+    }
 }
 
 /// A node operation of a cell or a block: `PRIMITIVES` / `PRIMITIVES_wo_act` / `PRIMITIVES_down_my`.
@@ -110,9 +115,8 @@ impl Op {
     pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         Ok(match self {
             Op::Skip => x.clone(),
-            Op::Conv { conv, act } => {
-                conv.forward(&if *act { relu(x)? } else { x.clone() }, train)?
-            }
+            Op::Conv { conv, act: true } => conv.forward_on_relu(x, train)?,
+            Op::Conv { conv, act: false } => conv.forward(x, train)?,
             Op::AvgPool => x.avg_pool2d(2)?,
             Op::MaxPool => max_pool2(x)?,
         })
@@ -204,7 +208,7 @@ impl Up {
                 } else {
                     upsample_nearest2(x)?
                 };
-                conv.forward(&relu(&u)?, true)
+                conv.forward_on_relu(&u, true)
             }
             Up::Transpose { convt, conv } => {
                 let ch = x.dim(1)?;

@@ -69,12 +69,16 @@ impl CustomOp2 for BiasAdd {
             bail!("bias_add: {c} channels but a bias of {}", b.len());
         }
         let mut y = x.to_vec();
-        let floor = if self.relu { 0.0 } else { f32::NEG_INFINITY };
+        let relu = self.relu;
         y.par_chunks_mut(p.max(1))
             .enumerate()
             .for_each(|(row, out)| {
                 let bias = b[row % c];
-                out.iter_mut().for_each(|v| *v = (*v + bias).max(floor))
+                if relu {
+                    out.iter_mut().for_each(|v| *v = (*v + bias).max(0.0))
+                } else {
+                    out.iter_mut().for_each(|v| *v += bias)
+                }
             });
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }

@@ -3,6 +3,7 @@
 
 use candle_core::{bail, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
+use super::channel::{relu, ReluGrad};
 use super::conv_core::ConvShape;
 use super::im2col::Geometry;
 
@@ -83,6 +84,8 @@ enum Direction {
 pub(super) struct ConvOp {
     p: ConvParams,
     dir: Direction,
+    /// conv2d and its weight gradient: the input is rectified first (inside im2col).
+    relu_input: bool,
 }
 
 fn small_size(big: usize, k: usize, pad: usize, p: &ConvParams) -> Result<usize> {
@@ -110,6 +113,15 @@ impl ConvOp {
         Self {
             p,
             dir: Direction::Conv,
+            relu_input: false,
+        }
+    }
+
+    /// The differentiable conv2d of `relu(x)`.
+    pub(super) fn relu_conv(p: ConvParams) -> Self {
+        Self {
+            relu_input: true,
+            ..Self::conv(p)
         }
     }
 
@@ -177,6 +189,7 @@ impl CustomOp2 for ConvOp {
                     small_ch: o,
                     groups: g,
                     geo: self.geometry(h, w, hs, ws, kh, kw),
+                    relu_big: self.relu_input,
                 };
                 (cs.big_to_small(a, b), Shape::from((n, o, hs, ws)))
             }
@@ -202,6 +215,7 @@ impl CustomOp2 for ConvOp {
                     small_ch: s,
                     groups: g,
                     geo: self.geometry(hb, wb, h, w, kh, kw),
+                    relu_big: false,
                 };
                 (cs.small_to_big(a, b), Shape::from((n, bg * g, hb, wb)))
             }
@@ -214,6 +228,7 @@ impl CustomOp2 for ConvOp {
                     small_ch: cs_,
                     groups: g,
                     geo: self.geometry(hb, wb, hs, ws, kh, kw),
+                    relu_big: self.relu_input,
                 };
                 (cs.weight_grad(a, b), Shape::from((cs_, cb / g, kh, kw)))
             }
@@ -231,11 +246,21 @@ impl CustomOp2 for ConvOp {
         let gy = gy.contiguous()?;
         let (_, _, h, wd) = x.dims4()?;
         let (_, _, kh, kw) = w.dims4()?;
-        let op = |dir| ConvOp { p: self.p, dir };
+        let op = |dir| ConvOp {
+            p: self.p,
+            dir,
+            relu_input: self.relu_input,
+        };
         match self.dir {
             Direction::Conv => {
                 let gx = if x.track_op() {
-                    Some(gy.apply_op2_no_bwd(w, &op(Direction::ToBig { hb: h, wb: wd }))?)
+                    let g = gy.apply_op2_no_bwd(w, &op(Direction::ToBig { hb: h, wb: wd }))?;
+                    // Through the input's ReLU: zero where the input was not positive.
+                    Some(if self.relu_input {
+                        g.apply_op2_no_bwd(&x.contiguous()?, &ReluGrad)?
+                    } else {
+                        g
+                    })
                 } else {
                     None
                 };
@@ -275,6 +300,18 @@ pub fn conv2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor> {
     }
 }
 
+/// `conv2d(relu(x), w, p)` without storing `relu(x)`: on the CPU in f32 the ReLU is applied inside
+/// im2col, forward and for the weight gradient, and the input gradient is masked by `x > 0`.
+/// GanHard's cells rectify the input of every convolution.
+pub fn relu_conv2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor> {
+    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
+        x.contiguous()?
+            .apply_op2(&w.contiguous()?, ConvOp::relu_conv(p))
+    } else {
+        conv2d(&relu(x)?, w, p)
+    }
+}
+
 /// candle's own convolutions pad both dimensions alike: pads the input's width beforehand when
 /// it differs (conv2d only), returning the input and the padding to pass on.
 fn symmetric_padding(x: &Tensor, p: ConvParams) -> Result<(Tensor, usize)> {
@@ -294,6 +331,7 @@ pub fn conv_transpose2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor>
             ConvOp {
                 p,
                 dir: Direction::Transpose,
+                relu_input: false,
             },
         )
     } else if p.pads().0 != p.pads().1 {

@@ -18,6 +18,8 @@ pub struct ConvShape {
     pub small_ch: usize,
     pub groups: usize,
     pub geo: Geometry,
+    /// The big image is rectified (`max(x, 0)`) as its columns are built.
+    pub relu_big: bool,
 }
 
 impl ConvShape {
@@ -33,22 +35,23 @@ impl ConvShape {
     fn small_len(&self) -> usize {
         self.small_ch * self.geo.small()
     }
-    /// The column buffer each worker needs (none for a 1×1 convolution).
+    /// The column buffer each worker needs (none for a 1×1 convolution of the image as it is).
     fn cols_len(&self) -> usize {
-        if self.geo.is_identity() {
+        if self.geo.is_identity() && !self.relu_big {
             0
         } else {
             self.big_ch * self.geo.taps() * self.geo.small()
         }
     }
-    /// The columns of image `n` of `big`: the image itself for a 1×1 convolution, else im2col
-    /// into `buf`.
+    /// The columns of image `n` of `big`: the image itself for a 1×1 convolution (rectified into
+    /// `buf` if `relu_big`), else im2col into `buf`.
     fn cols<'a>(&self, big: &'a [f32], n: usize, buf: &'a mut [f32]) -> &'a [f32] {
         let img = &big[n * self.big_len()..(n + 1) * self.big_len()];
-        if self.geo.is_identity() {
-            return img;
+        match (self.geo.is_identity(), self.relu_big) {
+            (true, false) => return img,
+            (true, true) => buf.iter_mut().zip(img).for_each(|(d, s)| *d = s.max(0.0)),
+            (false, relu) => im2col(img, self.big_ch, &self.geo, relu, buf),
         }
-        im2col(img, self.big_ch, &self.geo, buf);
         buf
     }
     /// Parallel over the batch when it can feed every thread, else inside each product.

@@ -51,8 +51,9 @@ impl Geometry {
     }
 }
 
-/// `cols[(c·kh + i)·kw + j, oh·ws + ow] = img[c, oh·s + i·d − p, ow·s + j·d − p]` (0 outside).
-pub fn im2col(img: &[f32], channels: usize, g: &Geometry, cols: &mut [f32]) {
+/// `cols[(c·kh + i)·kw + j, oh·ws + ow] = img[c, oh·s + i·d − p, ow·s + j·d − p]` (0 outside),
+/// rectified (`max(v, 0)`) when `relu`.
+pub fn im2col(img: &[f32], channels: usize, g: &Geometry, relu: bool, cols: &mut [f32]) {
     let (n_small, plane) = (g.small(), g.hb * g.wb);
     for c in 0..channels {
         let src = &img[c * plane..(c + 1) * plane];
@@ -73,12 +74,22 @@ pub fn im2col(img: &[f32], channels: usize, g: &Geometry, cols: &mut [f32]) {
                     if ow1 > ow0 {
                         let s = &src[ih * g.wb..(ih + 1) * g.wb];
                         let iw0 = iw0 as usize;
-                        if g.stride == 1 {
-                            d[ow0..ow1].copy_from_slice(&s[iw0..iw0 + (ow1 - ow0)]);
-                        } else {
-                            for (k, v) in d[ow0..ow1].iter_mut().enumerate() {
-                                *v = s[iw0 + k * g.stride];
-                            }
+                        let d = &mut d[ow0..ow1];
+                        let n = d.len();
+                        match (g.stride, relu) {
+                            (1, false) => d.copy_from_slice(&s[iw0..iw0 + n]),
+                            (1, true) => d
+                                .iter_mut()
+                                .zip(&s[iw0..iw0 + n])
+                                .for_each(|(v, e)| *v = e.max(0.0)),
+                            (st, false) => d
+                                .iter_mut()
+                                .enumerate()
+                                .for_each(|(k, v)| *v = s[iw0 + k * st]),
+                            (st, true) => d
+                                .iter_mut()
+                                .enumerate()
+                                .for_each(|(k, v)| *v = s[iw0 + k * st].max(0.0)),
                         }
                     }
                 }

@@ -16,7 +16,7 @@ mod update;
 
 pub use batch_norm::batch_norm_train;
 pub use channel::{bias_add, bias_relu, relu};
-pub use conv::{conv2d, conv_transpose2d, depthwise_conv_transpose2d, ConvParams};
-pub use fused::conv2d_bias_relu;
+pub use conv::{conv2d, conv_transpose2d, depthwise_conv_transpose2d, relu_conv2d, ConvParams};
+pub use fused::{conv2d_bias_relu, relu_conv2d_bias};
 pub use update::soft_update;
 pub(crate) use update::{in_place_ok, AdamStep, Blend};

@@ -69,17 +69,7 @@ impl CustomOp2 for BiasAdd {
             bail!("bias_add: {c} channels but a bias of {}", b.len());
         }
         let mut y = x.to_vec();
-        let relu = self.relu;
-        y.par_chunks_mut(p.max(1))
-            .enumerate()
-            .for_each(|(row, out)| {
-                let bias = b[row % c];
-                if relu {
-                    out.iter_mut().for_each(|v| *v = (*v + bias).max(0.0))
-                } else {
-                    out.iter_mut().for_each(|v| *v += bias)
-                }
-            });
+        add_bias(&mut y, b, p, self.relu);
         Ok((CpuStorage::F32(y), l1.shape().clone()))
     }
 
@@ -103,6 +93,21 @@ impl CustomOp2 for BiasAdd {
         };
         Ok((gx, gb))
     }
+}
+
+/// `y += b[channel]` over `y` `(N, C, ...)` with `plane` elements per channel row, then ReLU when
+/// `relu`; in parallel over the rows.
+pub(super) fn add_bias(y: &mut [f32], b: &[f32], plane: usize, relu: bool) {
+    y.par_chunks_mut(plane.max(1))
+        .enumerate()
+        .for_each(|(row, out)| {
+            let bias = b[row % b.len()];
+            if relu {
+                out.iter_mut().for_each(|v| *v = (*v + bias).max(0.0))
+            } else {
+                out.iter_mut().for_each(|v| *v += bias)
+            }
+        });
 }
 
 /// `(N, C, ...)` → `(C)`: the sum over every dim but 1, rows summed in f32, combined in f64.

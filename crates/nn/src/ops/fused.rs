@@ -3,9 +3,8 @@
 //! buffer and an add per node) touches, or keeps, the intermediate activations.
 
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tensor};
-use rayon::prelude::*;
 
-use super::channel::{bias_add, bias_relu, ChannelSum, ReluGrad};
+use super::channel::{add_bias, bias_add, bias_relu, ChannelSum, ReluGrad};
 use super::conv::{conv2d, f32_slice, relu_conv2d, ConvOp, ConvParams};
 
 /// `max(conv2d(x, w, p) + b, 0)` with `b` of shape `(O)`.
@@ -61,17 +60,7 @@ impl CustomOp3 for ConvBias {
         if b.len() != c {
             candle_core::bail!("conv2d with bias: {c} channels but a bias of {}", b.len());
         }
-        let relu = self.relu;
-        y.par_chunks_mut((h * w).max(1))
-            .enumerate()
-            .for_each(|(row, out)| {
-                let bias = b[row % c];
-                if relu {
-                    out.iter_mut().for_each(|v| *v = (*v + bias).max(0.0))
-                } else {
-                    out.iter_mut().for_each(|v| *v += bias)
-                }
-            });
+        add_bias(&mut y, b, h * w, self.relu);
         Ok((CpuStorage::F32(y), shape))
     }
 

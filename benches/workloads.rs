@@ -127,6 +127,8 @@ pub fn all() -> Result<Vec<Workload>> {
     let g = Var::ones(256, DType::F32, &Device::Cpu)?;
     let beta = Var::zeros(256, DType::F32, &Device::Cpu)?;
     let up = randn(&[64, 256, 32, 32])?;
+    // The same tensors for the next workload (clones share their storage).
+    let given = (xb.clone(), g.clone(), beta.clone(), up.clone());
     v.push(Workload {
         name: "batch norm train (64,256,32,32) fwd+bwd",
         run: Box::new(move |b| {
@@ -147,10 +149,7 @@ pub fn all() -> Result<Vec<Workload>> {
             (y * &up)?.sum_all()?.backward().map(|_| ())
         }),
     });
-    let xb = Var::from_tensor(&randn(&[64, 256, 32, 32])?)?;
-    let g = Var::ones(256, DType::F32, &Device::Cpu)?;
-    let beta = Var::zeros(256, DType::F32, &Device::Cpu)?;
-    let up = randn(&[64, 256, 32, 32])?;
+    let (xb, g, beta, up) = given;
     v.push(Workload {
         name: "batch norm train (64,256,32,32) fwd+bwd, gradient given",
         run: Box::new(move |_| {

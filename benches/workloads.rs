@@ -3,7 +3,7 @@
 //! Shapes from ../shared/spec/candle.md: GAN layers at batch 64, DrQ-v2 encoder layers at 256.
 
 use candle_core::{CpuStorage, CustomOp2, DType, Device, Layout, Result, Shape, Tensor, Var};
-use pbtnas_nn::ops::{batch_norm_train, conv2d, conv_transpose2d, ConvParams};
+use pbtnas_nn::ops::{batch_norm_train, conv2d, conv_transpose2d, upsample2x, ConvParams};
 
 /// Which implementation runs the op.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -155,6 +155,16 @@ pub fn all() -> Result<Vec<Workload>> {
         run: Box::new(move |_| {
             let y = batch_norm_train(xb.as_tensor(), g.as_tensor(), beta.as_tensor(), 1e-5)?.0;
             y.apply_op2(&up, Seed)?.backward().map(|_| ())
+        }),
+    });
+    // The GAN generator's cell-3 input resolution at its G-step batch.
+    let xu = Var::from_tensor(&randn(&[80, 256, 16, 16])?)?;
+    let gu = randn(&[80, 256, 32, 32])?;
+    v.push(Workload {
+        name: "bilinear upsample x2 (80,256,16,16) fwd+bwd, gradient given",
+        run: Box::new(move |_| {
+            let y = upsample2x(xu.as_tensor(), true)?;
+            y.apply_op2(&gu, Seed)?.backward().map(|_| ())
         }),
     });
     Ok(v)

@@ -50,6 +50,8 @@ def workloads():
     xb, g, bb, up = randn(64, 256, 32, 32, grad=True), torch.ones(256, requires_grad=True), torch.zeros(256, requires_grad=True), torch.randn(64, 256, 32, 32)
     yield "batch norm train (64,256,32,32) fwd+bwd", lambda: (F.batch_norm(xb, None, None, g, bb, training=True) * up).sum().backward()
     yield "batch norm train (64,256,32,32) fwd+bwd, gradient given", lambda: F.batch_norm(xb, None, None, g, bb, training=True).backward(up)
+    xu, gu = randn(80, 256, 16, 16, grad=True), torch.randn(80, 256, 32, 32)
+    yield "bilinear upsample x2 (80,256,16,16) fwd+bwd, gradient given", lambda: F.interpolate(xu, scale_factor=2, mode="bilinear", align_corners=False).backward(gu)
 
 
 for name, run in workloads():

@@ -96,6 +96,15 @@ def ln_case(shape, eps=1e-5):
                 gx=flat(x.grad), ggamma=flat(g.grad), gbeta=flat(b.grad))
 
 
+def upsample_case(shape, mode):
+    x = arr(*shape).requires_grad_()
+    y = F.interpolate(x, scale_factor=2, mode=mode, **({"align_corners": False} if mode == "bilinear" else {}))
+    gy = arr(*y.shape)
+    y.backward(gy)
+    return dict(shape=list(shape), bilinear=mode == "bilinear", x=flat(x), gy=flat(gy), y=flat(y),
+                gx=flat(x.grad))
+
+
 fixtures = dict(
     torch_version=torch.__version__,
     conv2d=[
@@ -119,6 +128,8 @@ fixtures = dict(
     batch_norm=[bn_case((4, 3, 5, 5)), bn_case((16, 6)), bn_case((1, 2, 3, 7))],
     spectral_norm=[sn_case((4, 3, 3, 3)), sn_case((5, 7))],
     layer_norm=[ln_case((6, 50)), ln_case((2, 3, 9))],
+    upsample2x=[upsample_case((2, 3, 4, 5), "bilinear"), upsample_case((1, 2, 1, 3), "bilinear"),
+                upsample_case((1, 1, 2, 1), "bilinear"), upsample_case((2, 3, 3, 4), "nearest")],
 )
 out = pathlib.Path(__file__).resolve().parent.parent / "crates/nn/tests/fixtures/torch_ops.json"
 out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 //! forward values and every gradient, for a grid of strides, paddings, dilations, groups, odd
 //! sizes and batch 1. Also checked against candle's own ops where those are correct.
 
-use candle_core::{Device, Tensor, Var};
+use candle_core::{DType, Device, Tensor, Var};
 use pbtnas_nn::ops::{batch_norm_train, conv2d, conv_transpose2d, ConvParams};
 use serde_json::Value;
 
@@ -428,4 +428,68 @@ fn relu_conv_matches_the_composed_ops_with_gradients() {
             }
         }
     }
+}
+
+#[test]
+fn upsampling_matches_pytorch_and_the_composed_fallback() {
+    // ×2 nearest and bilinear (align_corners=False) upsampling with its gradient, against
+    // F.interpolate for odd sizes and single rows/columns; the composed ops other devices use
+    // (run here in f64, which takes that path) give the same values and gradient.
+    for c in fixtures()["upsample2x"].as_array().unwrap() {
+        let shape = dims(&c["shape"]);
+        let bilinear = c["bilinear"].as_bool().unwrap();
+        let tag = format!("{shape:?} bilinear={bilinear}");
+        let x = Var::from_tensor(&tensor(&c["x"], &shape)).unwrap();
+        let y = pbtnas_nn::ops::upsample2x(x.as_tensor(), bilinear).unwrap();
+        close(&y, &c["y"], &format!("{tag}: y"));
+        let gy = tensor(&c["gy"], y.dims());
+        let grads = (&y * &gy).unwrap().sum_all().unwrap().backward().unwrap();
+        close(grads.get(&x).unwrap(), &c["gx"], &format!("{tag}: gx"));
+
+        let x64 = Var::from_tensor(&x.as_tensor().to_dtype(DType::F64).unwrap()).unwrap();
+        let y64 = pbtnas_nn::ops::upsample2x(x64.as_tensor(), bilinear).unwrap();
+        let gy64 = gy.to_dtype(DType::F64).unwrap();
+        let g64 = (&y64 * &gy64)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        for (got, want, what) in [
+            (&y64, &y, "y"),
+            (g64.get(&x64).unwrap(), grads.get(&x).unwrap(), "gx"),
+        ] {
+            let got = got.to_dtype(DType::F32).unwrap();
+            assert!(max_diff(&got, want) < 1e-5, "{tag}: composed {what}");
+        }
+    }
+}
+
+#[test]
+fn released_terms_keep_the_graph_and_lose_their_data() {
+    // An add's terms are freed after the add: the gradients through it are unchanged, the data
+    // is gone (reading it panics), and views are refused.
+    let dev = &Device::Cpu;
+    let x = Var::randn(0f32, 1., (2, 3), dev).unwrap();
+    let a = (x.as_tensor() * 2.0).unwrap();
+    // (Not `exp`: its gradient reads its output.)
+    let b = x.as_tensor().sqr().unwrap();
+    let s = (&a + &b).unwrap();
+    pbtnas_nn::ops::release(&a).unwrap();
+    pbtnas_nn::ops::release(&b).unwrap();
+    let y = (&s * &s).unwrap().sum_all().unwrap();
+    let g = y.backward().unwrap();
+    let xv = x.as_tensor().to_vec2::<f32>().unwrap();
+    let sv = s.to_vec2::<f32>().unwrap();
+    let gv = g.get(x.as_tensor()).unwrap().to_vec2::<f32>().unwrap();
+    for i in 0..2 {
+        for j in 0..3 {
+            let want = 2.0 * sv[i][j] * (2.0 + 2.0 * xv[i][j]);
+            assert!((gv[i][j] - want).abs() <= 1e-5 * want.abs().max(1.0));
+        }
+    }
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| a.to_vec2::<f32>()));
+    assert!(!matches!(read, Ok(Ok(_))), "released data was readable");
+    let view = s.narrow(1, 1, 2).unwrap();
+    assert!(pbtnas_nn::ops::release(&view).is_err());
 }

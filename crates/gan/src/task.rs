@@ -418,7 +418,8 @@ impl Task for GanTask {
             let d_loss = ((1.0 - m.disc.forward(&real, true)?)?.relu()?.mean_all()?
                 + (1.0 + m.disc.forward(&fake, true)?)?.relu()?.mean_all()?)?;
             m.opt_d.step(&d_loss.backward()?)?;
-            d_last = Some(d_loss);
+            // Detached: the loss would otherwise keep the step's whole graph alive.
+            d_last = Some(d_loss.detach());
             if it % c.n_critic == 0 {
                 let fake = m.gen.forward(
                     &noise(2 * c.batch_size, self.geo.latent, seed ^ 1, &self.device)?,
@@ -427,7 +428,7 @@ impl Task for GanTask {
                 )?;
                 let g_loss = m.disc.forward(&fake, true)?.mean_all()?.neg()?;
                 m.opt_g.step(&g_loss.backward()?)?;
-                g_last = Some(g_loss);
+                g_last = Some(g_loss.detach());
                 for (name, var) in &g_params {
                     let e = &m.ema[name];
                     let updated = ((e * c.ema)? + (var.as_tensor().detach() * (1.0 - c.ema))?)?;

@@ -112,7 +112,7 @@ fn mixing_copies_exactly_the_replaced_genes_tensors_and_the_child_loads() {
 fn bilinear_upsampling_matches_pytorch_weights() {
     // align_corners=False, scale 2: out[0]=x0, out[1]=.75x0+.25x1, out[2]=.25x0+.75x1, out[3]=x1.
     let x = Tensor::new(&[[[[1f32, 3.0], [5.0, 7.0]]]], &Device::Cpu).unwrap();
-    let y = pbtnas_gan::model::ops::upsample_bilinear2(&x).unwrap();
+    let y = pbtnas_nn::ops::upsample2x(&x, true).unwrap();
     let row0: Vec<f32> = y
         .get(0)
         .unwrap()

@@ -189,23 +189,27 @@ impl Agent {
         let reward = Tensor::from_slice(&b.reward, (n, 1), &dev)?;
         let discount = Tensor::from_slice(&b.discount, (n, 1), &dev)?;
 
-        let repr = self.encoder.forward(&obs, true)?;
-        let next_repr = self.encoder.forward(&next_obs, true)?.detach();
-        let target_q = {
-            let mu = self.actor.forward(&next_repr, true)?.detach();
-            let next_action = (mu + normal((n, a), stddev, clip, rng, &dev)?)?
-                .clamp(-1.0 + ACTION_EPS, 1.0 - ACTION_EPS)?;
-            let (t1, t2) = self.critic_target.forward(&next_repr, &next_action, true)?;
-            (reward + discount.mul(&t1.minimum(&t2)?)?)?.detach()
+        // The critic's graph (the encoder's activations included) is dropped at the end of this
+        // block; only detached values leave it.
+        let (repr, critic_loss, q) = {
+            let repr = self.encoder.forward(&obs, true)?;
+            let next_repr = self.encoder.forward(&next_obs, true)?.detach();
+            let target_q = {
+                let mu = self.actor.forward(&next_repr, true)?.detach();
+                let next_action = (mu + normal((n, a), stddev, clip, rng, &dev)?)?
+                    .clamp(-1.0 + ACTION_EPS, 1.0 - ACTION_EPS)?;
+                let (t1, t2) = self.critic_target.forward(&next_repr, &next_action, true)?;
+                (reward + discount.mul(&t1.minimum(&t2)?)?)?.detach()
+            };
+            let (q1, q2) = self.critic.forward(&repr, &action, true)?;
+            let critic_loss =
+                ((&q1 - &target_q)?.sqr()?.mean_all()? + (&q2 - &target_q)?.sqr()?.mean_all()?)?;
+            let grads = critic_loss.backward()?;
+            self.opt_critic.step(&grads)?;
+            self.opt_encoder.step(&grads)?;
+            (repr.detach(), critic_loss.detach(), q1.mean_all()?.detach())
         };
-        let (q1, q2) = self.critic.forward(&repr, &action, true)?;
-        let critic_loss =
-            ((&q1 - &target_q)?.sqr()?.mean_all()? + (&q2 - &target_q)?.sqr()?.mean_all()?)?;
-        let grads = critic_loss.backward()?;
-        self.opt_critic.step(&grads)?;
-        self.opt_encoder.step(&grads)?;
 
-        let repr = repr.detach();
         let mu = self.actor.forward(&repr, true)?;
         let x = (mu + normal((n, a), stddev, clip, rng, &dev)?)?;
         // Straight-through clamp: the value is clamped, the gradient passes unchanged.
@@ -218,7 +222,7 @@ impl Agent {
         Ok(UpdateInfo {
             critic_loss: critic_loss.to_scalar::<f32>()? as f64,
             actor_loss: actor_loss.to_scalar::<f32>()? as f64,
-            q: q1.mean_all()?.to_scalar::<f32>()? as f64,
+            q: q.to_scalar::<f32>()? as f64,
         })
     }
 

@@ -8,7 +8,7 @@ use pbtnas_genome::{Genome, SearchSpace};
 use pbtnas_nn::ops::{relu, ConvParams};
 use pbtnas_nn::{Init, NormedWeight, Params};
 
-use super::ops::{Conv, Op};
+use super::ops::{sum_terms, Conv, Op, Term};
 use super::Geometry;
 
 /// One GanHard block.
@@ -20,27 +20,22 @@ struct Block {
     down: [Option<Op>; 2],
 }
 
-fn add(a: Option<Tensor>, b: Option<Tensor>) -> Result<Option<Tensor>> {
-    Ok(match (a, b) {
-        (Some(a), Some(b)) => Some((a + b)?),
-        (a, b) => a.or(b),
-    })
-}
-
 impl Block {
     fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        let ap = |k: usize, t: &Option<Tensor>| -> Result<Option<Tensor>> {
+        let ap = |k: usize, t: &Option<Term>| -> Result<Option<Term>> {
             match (&self.ops[k], t) {
                 (Some(op), Some(t)) => Ok(Some(op.forward(t, train)?)),
                 _ => Ok(None),
             }
         };
-        let xs = Some(x.clone());
-        let (n0, n1, n2) = (ap(0, &xs)?, ap(1, &xs)?, ap(2, &xs)?);
+        let xs = Some(Term::shared(x));
+        // n0 feeds two ops and is the fallback output: shared. n1 and n2 feed one path each.
+        let n0 = ap(0, &xs)?.map(|t| Term::shared(&t.t));
+        let (n1, n2) = (ap(1, &xs)?, ap(2, &xs)?);
         if n0.is_none() && n1.is_none() && n2.is_none() {
             return Ok(x.clone());
         }
-        let down = |i: usize, t: Option<Tensor>, at_input: bool| -> Result<Option<Tensor>> {
+        let down = |i: usize, t: Option<Term>, at_input: bool| -> Result<Option<Term>> {
             match (&self.down[i], t) {
                 (Some(d), Some(t)) if self.downsample && self.down_on_input[i] == at_input => {
                     Ok(Some(d.forward(&t, train)?))
@@ -48,24 +43,21 @@ impl Block {
                 (_, t) => Ok(t),
             }
         };
-        let path = |i: usize,
-                    n: Option<Tensor>,
-                    c_from_n0: usize,
-                    c_after: usize|
-         -> Result<Option<Tensor>> {
-            let p = add(down(i, n, true)?, down(i, ap(c_from_n0, &n0)?, true)?)?;
-            let p = match &self.ops[c_after] {
-                Some(op) => p.map(|t| op.forward(&t, train)).transpose()?,
-                None => p,
+        let path =
+            |i: usize, n: Option<Term>, c_from_n0: usize, c_after: usize| -> Result<Option<Term>> {
+                let p = sum_terms([down(i, n, true)?, down(i, ap(c_from_n0, &n0)?, true)?])?;
+                let p = match &self.ops[c_after] {
+                    Some(op) => p.map(|t| op.forward(&t, train)).transpose()?,
+                    None => p,
+                };
+                down(i, p, false)
             };
-            down(i, p, false)
-        };
         let p1 = path(0, n1, 3, 5)?;
         let p2 = path(1, n2, 4, 6)?;
         // (quirk, kept) the original computes p1 + p2 and then returns p1 whenever it exists.
         Ok(match (p1, p2) {
-            (Some(p), _) | (None, Some(p)) => p,
-            (None, None) => n0.expect("checked above"),
+            (Some(p), _) | (None, Some(p)) => p.t,
+            (None, None) => n0.expect("checked above").t,
         })
     }
 }

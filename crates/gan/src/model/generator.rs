@@ -6,7 +6,7 @@ use candle_core::{Tensor, D};
 use pbtnas_genome::{Genome, SearchSpace};
 use pbtnas_nn::{batch_norm, Init, Params};
 
-use super::ops::{upsample_to, Conv, Op, Up};
+use super::ops::{sum_terms, upsample_to, Conv, Op, Term, Up};
 use super::Geometry;
 
 /// One noise projection: `Linear(z part, w²·gf)` → `(gf, w, w)` → upsample to the target → dropout.
@@ -234,54 +234,58 @@ impl Generator {
             .project(0, z, train, seed)?
             .context("projection 0 always exists")?;
         let mut skip_outs: Vec<Tensor> = Vec::new();
+        let last = self.cells.len() - 1;
         for (ci, cell) in self.cells.iter().enumerate() {
-            let n0 = cell.up[0].forward(&x)?;
-            let n1 = cell.up[1].forward(&x)?;
-            let apply = |k: usize, t: &Tensor| -> Result<Option<Tensor>> {
+            // The up outputs feed several ops: shared.
+            let n0 = Term::shared(&cell.up[0].forward(&x)?);
+            let n1 = Term::shared(&cell.up[1].forward(&x)?);
+            let apply = |k: usize, t: &Term| -> Result<Option<Term>> {
                 cell.ops[k]
                     .as_ref()
                     .map(|op| op.forward(t, train))
                     .transpose()
             };
-            let sum = |terms: Vec<Option<Tensor>>| -> Result<Option<Tensor>> {
-                let mut acc: Option<Tensor> = None;
-                for t in terms.into_iter().flatten() {
-                    acc = Some(match acc {
-                        Some(a) => (a + t)?,
-                        None => t,
-                    });
-                }
-                Ok(acc)
-            };
-            let n2 = match sum(vec![apply(0, &n0)?, apply(1, &n1)?])? {
+            let n2 = match sum_terms([apply(0, &n0)?, apply(1, &n1)?])? {
                 Some(t) => t,
-                None => (&n0 + &n1)?,
+                None => Term {
+                    t: (&n0.t + &n1.t)?,
+                    own: true,
+                },
             };
-            let size = n2.dim(D::Minus1)?;
-            let mut skip_in: Option<Tensor> = None;
+            let size = n2.t.dim(D::Minus1)?;
+            let mut skip_in: Option<Term> = None;
             for (j, conv) in cell.skips.iter().enumerate() {
-                let s = upsample_to(&skip_outs[j], size, cell.skip_bilinear)?;
-                let t = conv.forward(&s, train)?;
-                skip_in = Some(match skip_in {
-                    Some(a) => (a + t)?,
-                    None => t,
-                });
+                // A 1×1 conv commutes with upsampling (both linear, the interpolation weights
+                // sum to 1), so it runs at the source resolution.
+                let t = upsample_to(
+                    &conv.forward(&skip_outs[j], train)?,
+                    size,
+                    cell.skip_bilinear,
+                )?;
+                skip_in = sum_terms([skip_in, Some(Term { t, own: true })])?;
             }
-            let n2_full = match &skip_in {
-                Some(s) => (&n2 + s)?,
-                None => n2.clone(),
-            };
-            // The original adds the skip inputs in place, so the skip output includes them.
-            skip_outs.push(if self.inplace_skip_quirk {
-                n2_full.clone()
-            } else {
+            let n2 = if self.inplace_skip_quirk {
                 n2
-            });
-            let n3 =
-                sum(vec![apply(2, &n0)?, apply(3, &n1)?, apply(4, &n2_full)?])?.unwrap_or(n2_full);
+            } else {
+                skip_outs.push(n2.t.clone());
+                Term::shared(&n2.t)
+            };
+            let mut n2_full = sum_terms([Some(n2), skip_in])?.context("n2 is present")?;
+            // The original adds the skip inputs in place, so the skip output includes them.
+            if self.inplace_skip_quirk {
+                skip_outs.push(n2_full.t.clone());
+            }
+            // Later cells' skip convs and a conv op on it read it.
+            n2_full.own &= ci == last && !matches!(cell.ops[4], Some(Op::Conv { .. }));
+            let n3 = sum_terms([apply(2, &n0)?, apply(3, &n1)?, apply(4, &n2_full)?])?
+                .unwrap_or(n2_full);
             x = match self.project(ci + 1, z, train, seed.wrapping_add(ci as u64 + 1))? {
-                Some(p) if ci + 1 < self.cells.len() => (n3 + p)?,
-                _ => n3,
+                Some(t) if ci < last => {
+                    sum_terms([Some(n3), Some(Term { t, own: true })])?
+                        .context("two terms")?
+                        .t
+                }
+                _ => n3.t,
             };
         }
         let h = batch_norm(

@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Result};
 use candle_core::{Tensor, D};
-use pbtnas_nn::ops::{conv_transpose2d, relu, ConvParams};
+use pbtnas_nn::ops::{conv_transpose2d, release, relu, upsample2x, ConvParams};
 use pbtnas_nn::{Init, NormedConv, NormedWeight, Params};
 
 /// A 2-d convolution layer (optionally spectral-normalised), tensors `weight`, `bias`, and for
@@ -50,6 +50,44 @@ impl Conv {
     pub fn forward_on_relu(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         Ok(self.0.forward_on_relu(x, train)?)
     }
+}
+
+/// A partial result of a cell or block, and whether this forward pass alone holds its data (no
+/// other path reads it), so that the data can be freed once an add consumed it.
+#[derive(Clone)]
+pub struct Term {
+    pub t: Tensor,
+    pub own: bool,
+}
+
+impl Term {
+    /// A tensor some other path still reads.
+    pub fn shared(t: &Tensor) -> Self {
+        Self {
+            t: t.clone(),
+            own: false,
+        }
+    }
+}
+
+/// The sum of the present terms (`None` when there are none). The data of own terms and of the
+/// partial sums is freed as soon as it is added: an add's gradient needs only shapes, and the
+/// graph would otherwise keep every term until the backward pass ends.
+pub fn sum_terms(terms: impl IntoIterator<Item = Option<Term>>) -> Result<Option<Term>> {
+    let mut acc: Option<Term> = None;
+    for t in terms.into_iter().flatten() {
+        acc = Some(match acc {
+            None => t,
+            Some(a) => {
+                let sum = (&a.t + &t.t)?;
+                for done in [a, t].iter().filter(|d| d.own) {
+                    release(&done.t)?;
+                }
+                Term { t: sum, own: true }
+            }
+        });
+    }
+    Ok(acc)
 }
 
 /// A node operation of a cell or a block: `PRIMITIVES` / `PRIMITIVES_wo_act` / `PRIMITIVES_down_my`.
@@ -112,13 +150,16 @@ impl Op {
         }))
     }
 
-    pub fn forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+    /// The op on `x`. Its output is its own unless it is `x` itself (skip) or a max pool's (whose
+    /// gradient reads it).
+    pub fn forward(&self, x: &Term, train: bool) -> Result<Term> {
+        let own = |t: Tensor| Term { t, own: true };
         Ok(match self {
             Op::Skip => x.clone(),
-            Op::Conv { conv, act: true } => conv.forward_on_relu(x, train)?,
-            Op::Conv { conv, act: false } => conv.forward(x, train)?,
-            Op::AvgPool => x.avg_pool2d(2)?,
-            Op::MaxPool => max_pool2(x)?,
+            Op::Conv { conv, act: true } => own(conv.forward_on_relu(&x.t, train)?),
+            Op::Conv { conv, act: false } => own(conv.forward(&x.t, train)?),
+            Op::AvgPool => own(x.t.avg_pool2d(2)?),
+            Op::MaxPool => Term::shared(&max_pool2(&x.t)?),
         })
     }
 }
@@ -135,37 +176,11 @@ pub fn max_pool2(x: &Tensor) -> Result<Tensor> {
     Ok(a.reshape((n, c, h / 2, w / 2))?)
 }
 
-/// ×2 nearest-neighbour upsampling.
-pub fn upsample_nearest2(x: &Tensor) -> Result<Tensor> {
-    let (_, _, h, w) = x.dims4()?;
-    Ok(x.upsample_nearest2d(2 * h, 2 * w)?)
-}
-
-/// ×2 bilinear upsampling with PyTorch's `align_corners=False` weights (¼, ¾ with edge
-/// replication), built from differentiable ops (candle's bilinear has no backward).
-pub fn upsample_bilinear2(x: &Tensor) -> Result<Tensor> {
-    let along = |x: &Tensor, dim: usize| -> Result<Tensor> {
-        let n = x.dim(dim)?;
-        let prev = Tensor::cat(&[x.narrow(dim, 0, 1)?, x.narrow(dim, 0, n - 1)?], dim)?;
-        let next = Tensor::cat(&[x.narrow(dim, 1, n - 1)?, x.narrow(dim, n - 1, 1)?], dim)?;
-        let even = ((prev * 0.25)? + (x * 0.75)?)?;
-        let odd = ((x * 0.75)? + (next * 0.25)?)?;
-        let mut shape = x.dims().to_vec();
-        shape[dim] *= 2;
-        Ok(Tensor::stack(&[even, odd], dim + 1)?.reshape(shape)?)
-    };
-    along(&along(x, 2)?, 3)
-}
-
 /// Resizes to `size × size` by repeated ×2 steps (the resolutions here are powers of two apart).
 pub fn upsample_to(x: &Tensor, size: usize, bilinear: bool) -> Result<Tensor> {
     let mut y = x.clone();
     while y.dim(D::Minus1)? < size {
-        y = if bilinear {
-            upsample_bilinear2(&y)?
-        } else {
-            upsample_nearest2(&y)?
-        };
+        y = upsample2x(&y, bilinear)?;
     }
     if y.dim(D::Minus1)? != size {
         bail!("cannot resize {} to {size} by doubling", x.dim(D::Minus1)?);
@@ -202,14 +217,16 @@ impl Up {
 
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         match self {
-            Up::Interp { bilinear, conv } => {
-                let u = if *bilinear {
-                    upsample_bilinear2(x)?
-                } else {
-                    upsample_nearest2(x)?
-                };
-                conv.forward_on_relu(&u, true)
-            }
+            Up::Interp {
+                bilinear: true,
+                conv,
+            } => conv.forward_on_relu(&upsample2x(x, true)?, true),
+            // ReLU and a 1×1 conv commute with nearest upsampling: the same numbers from a
+            // quarter of the products, and nothing stored at the doubled size but the output.
+            Up::Interp {
+                bilinear: false,
+                conv,
+            } => Ok(upsample2x(&conv.forward_on_relu(x, true)?, false)?),
             Up::Transpose { convt, conv } => {
                 let ch = x.dim(1)?;
                 let p = ConvParams {

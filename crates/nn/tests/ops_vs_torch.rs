@@ -138,6 +138,85 @@ fn conv_transpose2d_matches_pytorch() {
 }
 
 #[test]
+fn winograd_convolutions_match_float64_convolutions() {
+    // 3×3 stride-1 convolutions with 64+ channels take Winograd's F(2×2, 3×3) forward and for
+    // the input gradient (the weight gradient stays im2col + GEMM); PyTorch fixtures at that
+    // size would be megabytes, so the reference is candle's own convolution in f64 (the path
+    // other dtypes take), forward and both gradients, for odd sizes, padding 0, 1, 2 and (1, 0),
+    // and a 3×3 stride-1 transposed convolution.
+    let dev = &Device::Cpu;
+    let cases: [(bool, [usize; 4], usize, usize, usize, Option<usize>); 5] = [
+        // 5 images: the weight gradient's GEMMs take groups of images, the last one short.
+        (false, [5, 64, 5, 4], 64, 1, 1, None),
+        (false, [1, 64, 6, 5], 65, 0, 1, None),
+        (false, [1, 65, 3, 3], 64, 2, 1, None),
+        (false, [1, 64, 5, 6], 64, 1, 1, Some(0)),
+        (true, [2, 64, 4, 5], 64, 1, 1, None),
+    ];
+    for (transpose, xs, out_ch, padding, stride, padding_w) in cases {
+        let p = ConvParams {
+            padding,
+            padding_w,
+            stride,
+            ..Default::default()
+        };
+        let ws = if transpose {
+            [xs[1], out_ch, 3, 3]
+        } else {
+            [out_ch, xs[1], 3, 3]
+        };
+        let f = if transpose { conv_transpose2d } else { conv2d };
+        let x = Var::randn(0f32, 1., &xs[..], dev).unwrap();
+        let w = Var::randn(0f32, 0.1, &ws[..], dev).unwrap();
+        let run = |x: &Tensor, w: &Tensor| {
+            let y = f(x, w, p).unwrap();
+            let r = Tensor::randn(0f32, 1., y.dims(), dev)
+                .unwrap()
+                .to_dtype(x.dtype())
+                .unwrap();
+            (y.clone(), r.clone(), (y * r).unwrap().sum_all().unwrap())
+        };
+        let (y, r, loss) = run(x.as_tensor(), w.as_tensor());
+        let g = loss.backward().unwrap();
+        let (x64, w64) = (
+            Var::from_tensor(&x.as_tensor().to_dtype(DType::F64).unwrap()).unwrap(),
+            Var::from_tensor(&w.as_tensor().to_dtype(DType::F64).unwrap()).unwrap(),
+        );
+        let y64 = f(x64.as_tensor(), w64.as_tensor(), p).unwrap();
+        let g64 = (&y64 * r.to_dtype(DType::F64).unwrap())
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let tag = format!("transpose={transpose} {xs:?} -> {out_ch}, {p:?}");
+        for (got, want, what) in [
+            (&y, &y64, "forward"),
+            (g.get(&x).unwrap(), g64.get(&x64).unwrap(), "input gradient"),
+            (
+                g.get(&w).unwrap(),
+                g64.get(&w64).unwrap(),
+                "weight gradient",
+            ),
+        ] {
+            let want = want.to_dtype(DType::F32).unwrap();
+            let scale = want
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            let err = max_diff(got, &want);
+            assert!(
+                err <= 2e-6 * scale,
+                "{tag}: {what} off by {err} (scale {scale})"
+            );
+        }
+    }
+}
+
+#[test]
 fn batch_norm_matches_pytorch() {
     let fx = fixtures();
     for (i, c) in fx["batch_norm"].as_array().unwrap().iter().enumerate() {
@@ -389,16 +468,29 @@ fn relu_conv_matches_the_composed_ops_with_gradients() {
             },
         ),
         (1, ConvParams::default()),
+        // 64 channels: Winograd, the ReLU applied in its input transform.
+        (
+            3,
+            ConvParams {
+                padding: 1,
+                ..Default::default()
+            },
+        ),
     ] {
-        let mut xv = Tensor::randn(0f32, 1., 2 * 4 * 7 * 6, dev)
+        let (cin, cout) = if k == 3 && p.stride == 1 && p.dilation == 1 {
+            (64, 64)
+        } else {
+            (4, 3)
+        };
+        let mut xv = Tensor::randn(0f32, 1., 2 * cin * 7 * 6, dev)
             .unwrap()
             .to_vec1::<f32>()
             .unwrap();
         xv[..5].fill(0.0);
-        let x = Var::from_tensor(&Tensor::from_vec(xv, (2, 4, 7, 6), dev).unwrap()).unwrap();
-        let w = Var::randn(0f32, 1., (3, 4, k, k), dev).unwrap();
+        let x = Var::from_tensor(&Tensor::from_vec(xv, (2, cin, 7, 6), dev).unwrap()).unwrap();
+        let w = Var::randn(0f32, 1., (cout, cin, k, k), dev).unwrap();
         let (xt, wt) = (x.as_tensor(), w.as_tensor());
-        let b = Var::randn(0f32, 1., 3, dev).unwrap();
+        let b = Var::randn(0f32, 1., cout, dev).unwrap();
         let bt = b.as_tensor();
         let rectified = pbtnas_nn::ops::relu(xt).unwrap();
         // Without and with the bias folded in.

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::im2col::{col2im, im2col, Geometry};
 use super::sgemm::{sgemm, View};
+use super::winograd::{transform_weights, worth_it, Winograd};
 
 /// A grouped convolution's shape.
 #[derive(Debug, Clone, Copy)]
@@ -70,8 +71,36 @@ impl ConvShape {
         View::new(&w[g * sg * k..(g + 1) * sg * k], sg, k)
     }
 
+    /// Winograd's F(2×2, 3×3) for this shape, from the big side, when it applies (3×3, stride
+    /// 1, undilated, one group, enough channels, padding at most 2 so that the input gradient is
+    /// a padded convolution too).
+    fn winograd(&self) -> Option<Winograd> {
+        let g = &self.geo;
+        let fits = self.groups == 1
+            && (g.kh, g.kw, g.stride, g.dilation) == (3, 3, 1, 1)
+            && g.pad_h <= 2
+            && g.pad_w <= 2
+            && worth_it(self.big_ch, self.small_ch);
+        fits.then_some(Winograd {
+            batch: self.batch,
+            cin: self.big_ch,
+            cout: self.small_ch,
+            h: g.hb,
+            w: g.wb,
+            pad_h: g.pad_h,
+            pad_w: g.pad_w,
+            relu_input: self.relu_big,
+        })
+    }
+
     /// `small[n] = W ⊛ big[n]` for every image (conv2d forward).
     pub fn big_to_small(&self, big: &[f32], w: &[f32]) -> Vec<f32> {
+        if let Some(wg) = self.winograd() {
+            return wg.forward(
+                big,
+                &transform_weights(w, self.small_ch, self.big_ch, false),
+            );
+        }
         let mut out = vec![0f32; self.batch * self.small_len()];
         let (outer, threads) = self.split();
         let (k, sg, ns) = (self.k(), self.sg(), self.geo.small());
@@ -101,6 +130,24 @@ impl ConvShape {
 
     /// `big[n] = Wᵀ ⊛ small[n]` for every image (conv2d input gradient, conv_transpose2d forward).
     pub fn small_to_big(&self, small: &[f32], w: &[f32]) -> Vec<f32> {
+        // The input gradient of a 3×3 stride-1 conv is a conv of the output gradient with the
+        // rotated kernel and padding 2 − p.
+        if let Some(fwd) = self.winograd() {
+            let wg = Winograd {
+                cin: self.small_ch,
+                cout: self.big_ch,
+                h: self.geo.hs,
+                w: self.geo.ws,
+                pad_h: 2 - fwd.pad_h,
+                pad_w: 2 - fwd.pad_w,
+                relu_input: false,
+                ..fwd
+            };
+            return wg.forward(
+                small,
+                &transform_weights(w, self.small_ch, self.big_ch, true),
+            );
+        }
         let mut out = vec![0f32; self.batch * self.big_len()];
         let (outer, threads) = self.split();
         let (k, sg, ns) = (self.k(), self.sg(), self.geo.small());
@@ -138,6 +185,9 @@ impl ConvShape {
     /// `dWᵀ_g += cols_g · small_gᵀ` with both operands contiguous (gemm packs a transposed
     /// right-hand side at half speed), then transposed once.
     pub fn weight_grad(&self, big: &[f32], small: &[f32]) -> Vec<f32> {
+        if let Some(wg) = self.winograd() {
+            return wg.weight_grad(big, small);
+        }
         let (k, sg, ns, s_all) = (self.k(), self.sg(), self.geo.small(), self.small_ch);
         let w_len = s_all * k;
         let (outer, threads) = self.split();

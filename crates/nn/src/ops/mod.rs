@@ -15,6 +15,7 @@ mod release;
 mod resample;
 mod sgemm;
 mod update;
+mod winograd;
 
 pub use batch_norm::batch_norm_train;
 pub use channel::{bias_add, bias_relu, relu};

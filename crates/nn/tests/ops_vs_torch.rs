@@ -447,7 +447,8 @@ fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
 fn relu_conv_matches_the_composed_ops_with_gradients() {
     // conv2d(relu(x)) with the ReLU folded into im2col: same values and gradients as the two
     // ops (each checked against PyTorch above), for a 3×3 stride-2 conv with per-dimension
-    // padding, a dilated one and a 1×1 one, with inputs exactly at the kink.
+    // padding, a dilated one, a 1×1 one and a 64-channel 3×3 one (Winograd), with inputs exactly
+    // at the kink.
     let dev = &Device::Cpu;
     for (k, p) in [
         (

@@ -1,7 +1,7 @@
 //! Fast CPU training ops as candle custom ops with backward passes: convolution, transposed
-//! convolution (GEMM + im2col/col2im, none for 1×1), fused batch norm, and a channel bias add,
-//! ReLU, bias + ReLU and conv + bias + ReLU with one-pass gradients; ×2 upsampling; in-place Adam
-//! and soft-update kernels. Each public function takes the same arguments on every device; on CPU
+//! convolution (GEMM + im2col/col2im, none for 1×1; Winograd F(2×2, 3×3) for wide 3×3 stride-1
+//! ones), fused batch norm, and a channel bias add, ReLU, bias + ReLU and conv + bias + ReLU with
+//! one-pass gradients; ×2 upsampling; in-place Adam and soft-update kernels. Each public function takes the same arguments on every device; on CPU
 //! in f32 it runs these kernels, elsewhere candle's own.
 //! Threads: rayon's global pool (`RAYON_NUM_THREADS`, default: all cores).
 

@@ -2,8 +2,9 @@
 //! ungrouped 3×3 convolutions: each 2×2 output tile costs 16 products per channel pair instead
 //! of 36. Per image, the 4×4 input tiles are transformed (`Bᵀ d B`), multiplied with the
 //! transformed weights (`G g Gᵀ`) as 16 GEMMs over the channels, and transformed back
-//! (`Aᵀ m A`). Used for conv2d's forward pass and, with the kernel rotated and its channels
-//! swapped, for its input gradient.
+//! (`Aᵀ m A`). Used for conv2d's forward pass, its input gradient (the same with the kernel
+//! rotated and its channels swapped) and its weight gradient (input tiles against the adjoint-
+//! transformed output gradient, mapped back by `Gᵀ · G`).
 
 use rayon::prelude::*;
 

@@ -117,14 +117,7 @@ impl ConvShape {
                 );
             }
         };
-        if outer {
-            out_par(&mut out, self.small_len(), self.cols_len(), one);
-        } else {
-            let mut cols = vec![0f32; self.cols_len()];
-            out.chunks_mut(self.small_len().max(1))
-                .enumerate()
-                .for_each(|c| one(&mut cols, c));
-        }
+        per_image(&mut out, self.small_len(), self.cols_len(), outer, one);
         out
     }
 
@@ -170,14 +163,7 @@ impl ConvShape {
                 col2im(buf, self.big_ch, &self.geo, dst);
             }
         };
-        if outer {
-            out_par(&mut out, self.big_len(), self.cols_len(), one);
-        } else {
-            let mut cols = vec![0f32; self.cols_len()];
-            out.chunks_mut(self.big_len().max(1))
-                .enumerate()
-                .for_each(|c| one(&mut cols, c));
-        }
+        per_image(&mut out, self.big_len(), self.cols_len(), outer, one);
         out
     }
 
@@ -250,14 +236,23 @@ impl ConvShape {
     }
 }
 
-/// Runs `one(cols, (n, out[n]))` for every image in parallel, each worker with its own buffer.
-fn out_par(
+/// Runs `one(buf, (n, out[n]))` for every image (`len` outputs each): in parallel when
+/// `parallel`, each worker with its own `buf_len` scratch buffer, else in order with one.
+pub(super) fn per_image(
     out: &mut [f32],
-    per_image: usize,
-    cols_len: usize,
+    len: usize,
+    buf_len: usize,
+    parallel: bool,
     one: impl Fn(&mut Vec<f32>, (usize, &mut [f32])) + Sync,
 ) {
-    out.par_chunks_mut(per_image.max(1))
-        .enumerate()
-        .for_each_init(|| vec![0f32; cols_len], |cols, c| one(cols, c));
+    if parallel {
+        out.par_chunks_mut(len.max(1))
+            .enumerate()
+            .for_each_init(|| vec![0f32; buf_len], |buf, c| one(buf, c));
+    } else {
+        let mut buf = vec![0f32; buf_len];
+        out.chunks_mut(len.max(1))
+            .enumerate()
+            .for_each(|c| one(&mut buf, c));
+    }
 }

@@ -8,6 +8,7 @@
 
 use rayon::prelude::*;
 
+use super::conv_core::per_image;
 use super::sgemm::{sgemm, View};
 
 /// Below this many input or output channels the GEMMs are too thin to pay for the transforms.
@@ -112,16 +113,7 @@ impl Winograd {
             }
             self.output_transform(m, dst, tw, t);
         };
-        if gemm_threads == 1 {
-            out.par_chunks_mut(out_len.max(1))
-                .enumerate()
-                .for_each_init(|| vec![0f32; buf_len], |b, c| one(b, c));
-        } else {
-            let mut b = vec![0f32; buf_len];
-            out.chunks_mut(out_len.max(1))
-                .enumerate()
-                .for_each(|c| one(&mut b, c));
-        }
+        per_image(&mut out, out_len, buf_len, gemm_threads == 1, one);
         out
     }
 

@@ -5,7 +5,7 @@
 use candle_core::{Device, Result, Tensor, Var};
 use pbtnas_nn::ops::{
     batch_norm_train, conv2d, conv2d_bias_relu, conv_transpose2d, depthwise_conv_transpose2d,
-    relu_conv2d, ConvParams,
+    relu_conv2d, upsample2x, ConvParams,
 };
 use pbtnas_nn::{layer_norm, spectral_norm};
 
@@ -163,6 +163,19 @@ fn cases() -> Vec<Case> {
             "nearest upsample",
             Box::new(|t: &[Tensor]| t[0].upsample_nearest2d(10, 10)),
             vec![randn(&[2, 4, 5, 5])],
+        ),
+        (
+            "upsample2x nearest and bilinear",
+            Box::new(|t: &[Tensor]| upsample2x(&t[0], false)? + upsample2x(&t[0], true)?),
+            vec![randn(&[2, 4, 5, 3])],
+        ),
+        (
+            "conv2d 3x3 s1 64 channels (Winograd on the CPU)",
+            Box::new(move |t: &[Tensor]| conv2d(&t[0], &t[1], p(1, 1, 1, 1, 0))),
+            vec![
+                randn(&[2, 64, 6, 5]),
+                (randn(&[64, 64, 3, 3]) * 0.1).unwrap(),
+            ],
         ),
     ]
 }

@@ -79,18 +79,21 @@ impl CustomOp1 for Upsample2x {
         if !y.is_empty() {
             y.par_chunks_mut(4 * h * w)
                 .zip(x.par_chunks(h * w))
-                .for_each(|(out, plane)| {
-                    // Along rows first (h × 2w), then each output row mixes two of those.
-                    let mut wide = vec![0f32; 2 * h * w];
-                    up_rows(plane, &mut wide, w, self.bilinear);
-                    for (o, row) in out.chunks_exact_mut(2 * w).enumerate() {
-                        let (a, b, wa, wb) = taps(o, h, self.bilinear);
-                        let (ra, rb) = (&wide[a * 2 * w..][..2 * w], &wide[b * 2 * w..][..2 * w]);
-                        for ((v, &p), &q) in row.iter_mut().zip(ra).zip(rb) {
-                            *v = wa * p + wb * q;
+                .for_each_init(
+                    || vec![0f32; 2 * h * w],
+                    |wide, (out, plane)| {
+                        // Along rows first (h × 2w), then each output row mixes two of those.
+                        up_rows(plane, wide, w, self.bilinear);
+                        for (o, row) in out.chunks_exact_mut(2 * w).enumerate() {
+                            let (a, b, wa, wb) = taps(o, h, self.bilinear);
+                            let (ra, rb) =
+                                (&wide[a * 2 * w..][..2 * w], &wide[b * 2 * w..][..2 * w]);
+                            for ((v, &p), &q) in row.iter_mut().zip(ra).zip(rb) {
+                                *v = wa * p + wb * q;
+                            }
                         }
-                    }
-                });
+                    },
+                );
         }
         Ok((CpuStorage::F32(y), Shape::from((n, c, 2 * h, 2 * w))))
     }
@@ -127,17 +130,20 @@ impl CustomOp1 for Upsample2xGrad {
         if !gx.is_empty() {
             gx.par_chunks_mut(h * w)
                 .zip(g.par_chunks(4 * h * w))
-                .for_each(|(out, plane)| {
-                    let mut wide = vec![0f32; 2 * h * w];
-                    for (o, row) in plane.chunks_exact(2 * w).enumerate() {
-                        let (a, b, wa, wb) = taps(o, h, self.bilinear);
-                        for (j, &v) in row.iter().enumerate() {
-                            wide[a * 2 * w + j] += wa * v;
-                            wide[b * 2 * w + j] += wb * v;
+                .for_each_init(
+                    || vec![0f32; 2 * h * w],
+                    |wide, (out, plane)| {
+                        wide.fill(0.0);
+                        for (o, row) in plane.chunks_exact(2 * w).enumerate() {
+                            let (a, b, wa, wb) = taps(o, h, self.bilinear);
+                            for (j, &v) in row.iter().enumerate() {
+                                wide[a * 2 * w + j] += wa * v;
+                                wide[b * 2 * w + j] += wb * v;
+                            }
                         }
-                    }
-                    down_rows(&wide, out, w, self.bilinear);
-                });
+                        down_rows(wide, out, w, self.bilinear);
+                    },
+                );
         }
         Ok((CpuStorage::F32(gx), Shape::from((n, c, h, w))))
     }

@@ -135,6 +135,21 @@ fn cases() -> Vec<Case> {
             vec![randn(&[2, 8, 5, 5]), randn(&[8, 6, 4, 4])],
         ),
         (
+            "depthwise conv2d 5x5 (sep conv)",
+            Box::new(move |t: &[Tensor]| conv2d(&t[0], &t[1], p(1, 2, 1, 8, 0))),
+            vec![randn(&[2, 8, 9, 9]), randn(&[8, 1, 5, 5])],
+        ),
+        (
+            "conv2d 3x3 s2, 2 groups",
+            Box::new(move |t: &[Tensor]| conv2d(&t[0], &t[1], p(2, 1, 1, 2, 0))),
+            vec![randn(&[2, 8, 9, 9]), randn(&[6, 4, 3, 3])],
+        ),
+        (
+            "conv_transpose2d k3 s2 op1, 2 groups",
+            Box::new(move |t: &[Tensor]| conv_transpose2d(&t[0], &t[1], p(2, 1, 1, 2, 1))),
+            vec![randn(&[2, 8, 5, 5]), randn(&[8, 3, 3, 3])],
+        ),
+        (
             "depthwise conv_transpose2d k3 s2 op1",
             Box::new(move |t: &[Tensor]| conv_transpose2d(&t[0], &t[1], p(2, 1, 1, 8, 1))),
             vec![randn(&[2, 8, 5, 5]), randn(&[8, 1, 3, 3])],
@@ -219,7 +234,8 @@ fn every_op_on_cuda_matches_the_cpu() {
     for (name, f, inputs) in cases() {
         let y = f(&inputs).unwrap();
         let w = randn(y.dims());
-        // TF32 is off in candle by default; the remaining differences are summation order.
+        // TF32 is off by default in candle's matmuls and in pbtnas's cuDNN convolutions; the
+        // remaining differences are summation order.
         check(
             name,
             &run(&*f, &inputs, &w, &Device::Cpu),

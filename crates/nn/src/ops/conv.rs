@@ -1,5 +1,7 @@
-//! conv2d and conv_transpose2d as candle custom ops on CPU, with backward passes built from the
-//! same three GEMM kernels (`conv_core`). Gradients are only computed for inputs that need them.
+//! conv2d and conv_transpose2d as candle custom ops, with backward passes built from the same
+//! three products of a [`ConvShape`]: on the CPU the GEMM kernels of `conv_core`, on CUDA (with
+//! `cudnn`) cuDNN's three convolutions (`conv_cudnn`). Gradients are only computed for inputs that
+//! need them.
 
 use candle_core::{bail, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
@@ -149,21 +151,23 @@ impl ConvOp {
     }
 }
 
-impl CustomOp2 for ConvOp {
-    fn name(&self) -> &'static str {
-        "pbtnas-conv"
-    }
+/// What a [`ConvOp`] computes, in the terms of [`ConvShape`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) enum Product {
+    /// `(arg1 = big, arg2 = w)` → small.
+    BigToSmall,
+    /// `(arg1 = small, arg2 = w)` → big.
+    SmallToBig,
+    /// `(arg1 = big, arg2 = small)` → the weight's gradient.
+    WeightGrad,
+}
 
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let (a, b) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?);
+impl ConvOp {
+    /// The shape of the convolution, its output's shape and the product to compute, from the
+    /// layouts of the two arguments; the same on every device.
+    pub(super) fn plan(&self, l1: &Layout, l2: &Layout) -> Result<(ConvShape, Shape, Product)> {
         let g = self.p.groups;
-        let (out, shape) = match self.dir {
+        Ok(match self.dir {
             Direction::Conv | Direction::ToSmall { .. } => {
                 let (n, c, h, w) = dims4(l1, "conv2d input")?;
                 let (o, cg, kh, kw) = dims4(l2, "conv2d weight")?;
@@ -191,7 +195,7 @@ impl CustomOp2 for ConvOp {
                     geo: self.geometry(h, w, hs, ws, kh, kw),
                     relu_big: self.relu_input,
                 };
-                (cs.big_to_small(a, b), Shape::from((n, o, hs, ws)))
+                (cs, Shape::from((n, o, hs, ws)), Product::BigToSmall)
             }
             Direction::Transpose | Direction::ToBig { .. } => {
                 let (n, s, h, w) = dims4(l1, "conv_transpose2d input")?;
@@ -217,7 +221,7 @@ impl CustomOp2 for ConvOp {
                     geo: self.geometry(hb, wb, h, w, kh, kw),
                     relu_big: false,
                 };
-                (cs.small_to_big(a, b), Shape::from((n, bg * g, hb, wb)))
+                (cs, Shape::from((n, bg * g, hb, wb)), Product::SmallToBig)
             }
             Direction::WeightGrad { kh, kw } => {
                 let (n, cb, hb, wb) = dims4(l1, "weight-gradient big side")?;
@@ -230,10 +234,48 @@ impl CustomOp2 for ConvOp {
                     geo: self.geometry(hb, wb, hs, ws, kh, kw),
                     relu_big: self.relu_input,
                 };
-                (cs.weight_grad(a, b), Shape::from((cs_, cb / g, kh, kw)))
+                (cs, Shape::from((cs_, cb / g, kh, kw)), Product::WeightGrad)
             }
+        })
+    }
+}
+
+impl CustomOp2 for ConvOp {
+    fn name(&self) -> &'static str {
+        "pbtnas-conv"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (a, b) = (f32_slice(s1, l1)?, f32_slice(s2, l2)?);
+        let (cs, shape, product) = self.plan(l1, l2)?;
+        let out = match product {
+            Product::BigToSmall => cs.big_to_small(a, b),
+            Product::SmallToBig => cs.small_to_big(a, b),
+            Product::WeightGrad => cs.weight_grad(a, b),
         };
         Ok((CpuStorage::F32(out), shape))
+    }
+
+    #[cfg(feature = "cudnn")]
+    fn cuda_fwd(
+        &self,
+        s1: &candle_core::CudaStorage,
+        l1: &Layout,
+        s2: &candle_core::CudaStorage,
+        l2: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        let (cs, shape, product) = self.plan(l1, l2)?;
+        if cs.relu_big {
+            bail!("pbtnas-conv: the folded ReLU is CPU-only");
+        }
+        let out = super::conv_cudnn::run(product, &cs, (s1, l1), (s2, l2))?;
+        Ok((out, shape))
     }
 
     fn bwd(
@@ -289,10 +331,19 @@ impl CustomOp2 for ConvOp {
     }
 }
 
+/// Whether the convolutions of `x` run as [`ConvOp`]: on the CPU in f32 (the GEMM kernels here)
+/// and, in builds with `cudnn`, on CUDA in f32 (cuDNN's forward, backward-data and
+/// backward-filter convolutions, groups included).
+fn own_kernels(x: &Tensor) -> bool {
+    x.dtype() == candle_core::DType::F32
+        && (x.device().is_cpu() || (cfg!(feature = "cudnn") && x.device().is_cuda()))
+}
+
 /// 2-d convolution, PyTorch semantics: x `(N, C, H, W)`, w `(O, C/groups, kh, kw)`. On CPU in f32
-/// it runs the GEMM kernels here; elsewhere candle's own convolution.
+/// it runs the GEMM kernels here, on CUDA with `cudnn` cuDNN's three convolutions; elsewhere
+/// candle's own convolution (whose gradients run through its transposed convolution).
 pub fn conv2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor> {
-    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
+    if own_kernels(x) {
         x.contiguous()?.apply_op2(&w.contiguous()?, ConvOp::conv(p))
     } else {
         let (x, pad) = symmetric_padding(x, p)?;
@@ -322,10 +373,11 @@ fn symmetric_padding(x: &Tensor, p: ConvParams) -> Result<(Tensor, usize)> {
 }
 
 /// 2-d transposed convolution, PyTorch semantics: x `(N, Cin, H, W)`, w `(Cin, Cout/groups, kh,
-/// kw)`; `padding` crops the output. On CPU in f32 it runs the GEMM kernels here; elsewhere candle's, which has no groups:
+/// kw)`; `padding` crops the output. On CPU in f32 it runs the GEMM kernels here, on CUDA with
+/// `cudnn` cuDNN's; elsewhere candle's, which has no groups:
 /// depthwise ones are composed from candle ops there, other grouped ones run group by group.
 pub fn conv_transpose2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor> {
-    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
+    if own_kernels(x) {
         x.contiguous()?.apply_op2(
             &w.contiguous()?,
             ConvOp {

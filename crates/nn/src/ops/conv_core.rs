@@ -12,7 +12,7 @@ use super::sgemm::{sgemm, View};
 use super::winograd::{transform_weights, worth_it, Winograd};
 
 /// A grouped convolution's shape.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ConvShape {
     pub batch: usize,
     pub big_ch: usize,

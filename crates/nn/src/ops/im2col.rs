@@ -2,7 +2,7 @@
 //! "small" side (its output), for stride, padding and dilation.
 
 /// Geometry of a 2-d convolution between a big image (`hb × wb`) and a small one (`hs × ws`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Geometry {
     pub hb: usize,
     pub wb: usize,

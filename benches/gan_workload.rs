@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use candle_core::Device;
 use pbtnas_gan::task::Member;
 use pbtnas_gan::GanTask;
-use pbtnas_orchestrator::{StepContext, Task};
+use pbtnas_orchestrator::{Metrics, StepContext, Task};
 
 pub const BENCH_GENOME: &str = include_str!("../configs/gan/bench_genome.txt");
 
@@ -38,8 +38,9 @@ pub fn gan_member(
 }
 
 /// Runs one PBT step (the task's `iters_per_step` iterations) inside a rayon pool, as the
-/// runner's workers do (ops called from outside a pool pay a thread wake-up each).
-pub fn step(task: &GanTask, member: &mut Member, seed: u64) -> anyhow::Result<()> {
+/// runner's workers do (ops called from outside a pool pay a thread wake-up each); returns the
+/// step's metrics.
+pub fn step(task: &GanTask, member: &mut Member, seed: u64) -> anyhow::Result<Metrics> {
     static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
     let pool = POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()
@@ -53,6 +54,5 @@ pub fn step(task: &GanTask, member: &mut Member, seed: u64) -> anyhow::Result<()
         artifacts: std::env::temp_dir(),
         progress: Default::default(),
     };
-    pool.install(|| task.train_step(member, &ctx))?;
-    Ok(())
+    pool.install(|| task.train_step(member, &ctx))
 }

@@ -1,11 +1,12 @@
 //! Times DrQ-v2 updates (critic + encoder, actor, target) of the original networks on a random
 //! pixel batch and prints one JSON line, for side-by-side runs with `scripts/drq_torch.py`.
 //! `cargo run --release --example drq_update -- [--batch 256] [--size 84] [--hidden 1024]
-//! [--actions 6] [--iters 5] [--device auto]`
+//! [--actions 6] [--iters 5] [--device auto]`; with `PBTNAS_PROFILE=1` the line also gives ms per
+//! update of each phase (`profile/…`, the device synchronised at each phase's end).
 
 use std::time::Instant;
 
-use pbtnas_nn::{AdamConfig, Params};
+use pbtnas_nn::{AdamConfig, Params, PhaseTimer};
 use pbtnas_rl::agent::{is_buffer, Agent, AgentSpec};
 use pbtnas_rl::nets::{Arch, ObsShape};
 use pbtnas_rl::replay::Batch;
@@ -71,12 +72,14 @@ fn main() -> anyhow::Result<()> {
     // Inside a rayon pool (RAYON_NUM_THREADS threads), as the runner's workers run members: ops
     // called from outside a pool pay a thread wake-up each.
     let pool = rayon::ThreadPoolBuilder::new().build()?;
+    let mut prof = PhaseTimer::from_env(&device);
     let ms = pool.install(|| -> anyhow::Result<f64> {
         agent.update(&b, 0.2, &mut rng)?;
         device.synchronize()?;
+        prof.restart()?;
         let t = Instant::now();
         for _ in 0..iters {
-            agent.update(&b, 0.2, &mut rng)?;
+            agent.update_profiled(&b, 0.2, &mut rng, &mut prof)?;
         }
         device.synchronize()?;
         Ok(t.elapsed().as_secs_f64() * 1000.0 / iters as f64)
@@ -88,13 +91,14 @@ fn main() -> anyhow::Result<()> {
         .filter(|(n, _)| !is_buffer(n))
         .map(|(_, v)| v.elem_count())
         .sum();
-    println!(
-        "{}",
-        serde_json::json!({
-            "framework": "candle", "device": pbtnas_nn::device_name(&device), "batch": batch,
-            "size": size, "hidden": hidden, "iters": iters,
-            "ms_per_update": (ms * 1000.0).round() / 1000.0, "params": params,
-        })
-    );
+    let mut line = serde_json::json!({
+        "framework": "candle", "device": pbtnas_nn::device_name(&device), "batch": batch,
+        "size": size, "hidden": hidden, "iters": iters,
+        "ms_per_update": (ms * 1000.0).round() / 1000.0, "params": params,
+    });
+    for (name, v) in prof.metrics(iters) {
+        line[name] = ((v * 1000.0).round() / 1000.0).into();
+    }
+    println!("{line}");
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! Times GanHard training iterations (benchmark genome, D step + a G step every n_critic, EMA) on
 //! a device and prints one JSON line, for side-by-side runs with `scripts/gan_torch.py`.
 //! `cargo run --release --example gan_step -- [--geometry cifar] [--batch 40] [--n-critic 5]
-//! [--iters 50] [--device auto]`
+//! [--iters 50] [--device auto]`; with `PBTNAS_PROFILE=1` the line also gives ms per iteration
+//! of each phase (`profile/…`, the device synchronised at each phase's end).
 
 #[path = "../benches/gan_workload.rs"]
 mod gan_workload;
@@ -28,7 +29,7 @@ fn main() -> anyhow::Result<()> {
     gan_workload::step(&warm, &mut member, 0)?;
     let (task, _) = gan_workload::gan_member(&geometry, batch, n_critic, iters, &device)?;
     let t = Instant::now();
-    gan_workload::step(&task, &mut member, 1)?;
+    let metrics = gan_workload::step(&task, &mut member, 1)?;
     let ms = t.elapsed().as_secs_f64() * 1000.0 / iters as f64;
     let count = |prefix: &str| -> anyhow::Result<usize> {
         Ok(member
@@ -38,13 +39,14 @@ fn main() -> anyhow::Result<()> {
             .map(|(_, t)| t.elem_count())
             .sum())
     };
-    println!(
-        "{}",
-        serde_json::json!({
-            "framework": "candle", "device": pbtnas_nn::device_name(&device), "geometry": geometry,
-            "batch": batch, "n_critic": n_critic, "iters": iters, "ms_per_iter": (ms * 1000.0).round() / 1000.0,
-            "params_g": count("gen.")?, "params_d": count("disc.")?,
-        })
-    );
+    let mut line = serde_json::json!({
+        "framework": "candle", "device": pbtnas_nn::device_name(&device), "geometry": geometry,
+        "batch": batch, "n_critic": n_critic, "iters": iters, "ms_per_iter": (ms * 1000.0).round() / 1000.0,
+        "params_g": count("gen.")?, "params_d": count("disc.")?,
+    });
+    for (name, v) in metrics.iter().filter(|(n, _)| n.starts_with("profile/")) {
+        line[name] = ((v * 1000.0).round() / 1000.0).into();
+    }
+    println!("{line}");
     Ok(())
 }

@@ -3,7 +3,10 @@
 written here from the paper's description: encoder 4 unpadded 3x3 convs, trunks Linear ->
 LayerNorm -> tanh to 50, policy and Q MLPs with two hidden layers, Adam lr 1e-4, clipped target
 noise 0.3, soft target update 0.01), timed on a random pixel batch; prints one JSON line for
-side-by-side runs with `examples/drq_update.rs` (scripts/bench_drq_compare.sh).
+side-by-side runs with `examples/drq_update.rs` (scripts/bench_drq_compare.sh, and on a GPU
+scripts/gpu-check.sh). The batch is copied from host memory at every update, as DrQ-v2 does with
+its replay buffer's batches (and pbtnas with its own). On CUDA in plain f32: TF32 is off for cuDNN
+as for matmuls, as in pbtnas's default.
 """
 import argparse
 import json
@@ -13,6 +16,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from phase_timer import PhaseTimer
+
 p = argparse.ArgumentParser()
 p.add_argument("--batch", type=int, default=256)
 p.add_argument("--size", type=int, default=84)
@@ -20,9 +25,13 @@ p.add_argument("--hidden", type=int, default=1024)
 p.add_argument("--actions", type=int, default=6)
 p.add_argument("--iters", type=int, default=5)
 p.add_argument("--threads", type=int, default=2)
+p.add_argument("--device", default="cpu")
 p.add_argument("--label", default="pytorch", help="framework name in the output line")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cuda.matmul.allow_tf32 = False
+dev = torch.device(args.device)
 torch.manual_seed(0)
 F_DIM, H, A = 50, args.hidden, args.actions
 
@@ -67,16 +76,15 @@ class Critic(nn.Module):
 
 side = (args.size - 3) // 2 + 1 - 6
 repr_dim = 32 * side * side
-enc, actor, critic, critic_target = Encoder(), Actor(repr_dim), Critic(repr_dim), Critic(repr_dim)
+enc, actor, critic, critic_target = (m.to(dev) for m in (Encoder(), Actor(repr_dim), Critic(repr_dim),
+                                                         Critic(repr_dim)))
 critic_target.load_state_dict(critic.state_dict())
 opt = lambda m: torch.optim.Adam(m.parameters(), lr=1e-4)
 enc_opt, actor_opt, critic_opt = opt(enc), opt(actor), opt(critic)
 
 B = args.batch
-obs = torch.rand(B, 9, args.size, args.size) * 255
-next_obs = torch.rand(B, 9, args.size, args.size) * 255
-action = torch.rand(B, A) * 2 - 1
-reward, discount = torch.rand(B, 1), torch.full((B, 1), 0.99)
+host_batch = (torch.rand(B, 9, args.size, args.size) * 255, torch.rand(B, 9, args.size, args.size) * 255,
+              torch.rand(B, A) * 2 - 1, torch.rand(B, 1), torch.full((B, 1), 0.99))
 std, clip, eps = 0.2, 0.3, 1e-6
 
 
@@ -85,7 +93,9 @@ def sample(mu):
     return x - x.detach() + torch.clamp(x, -1 + eps, 1 - eps).detach()
 
 
-def update():
+def update(prof):
+    obs, next_obs, action, reward, discount = (t.to(dev) for t in host_batch)
+    prof.mark("batch")
     h = enc(obs)
     with torch.no_grad():
         nh = enc(next_obs)
@@ -93,27 +103,40 @@ def update():
         target_q = reward + discount * torch.min(t1, t2)
     q1, q2 = critic(h, action)
     critic_loss = F.mse_loss(q1, target_q) + F.mse_loss(q2, target_q)
+    prof.mark("critic_forward")
     enc_opt.zero_grad(set_to_none=True)
     critic_opt.zero_grad(set_to_none=True)
     critic_loss.backward()
+    prof.mark("critic_backward")
     critic_opt.step()
     enc_opt.step()
+    prof.mark("critic_adam")
     h = h.detach()
     p1, p2 = critic(h, sample(actor(h)))
     actor_loss = -torch.min(p1, p2).mean()
+    prof.mark("actor_forward")
     actor_opt.zero_grad(set_to_none=True)
     actor_loss.backward()
+    prof.mark("actor_backward")
     actor_opt.step()
+    prof.mark("actor_adam")
     with torch.no_grad():
         for p, tp in zip(critic.parameters(), critic_target.parameters()):
             tp.data.lerp_(p.data, 0.01)
+    prof.mark("target_update")
 
 
-update()
+sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+update(PhaseTimer(dev, on=False))
+sync()
+prof = PhaseTimer(dev)
 t = time.perf_counter()
 for _ in range(args.iters):
-    update()
+    update(prof)
+sync()
 ms = (time.perf_counter() - t) * 1000 / args.iters
 params = sum(p.numel() for m in (enc, actor, critic) for p in m.parameters())
-print(json.dumps(dict(framework=args.label, device="cpu", batch=B, size=args.size, hidden=H, iters=args.iters,
-                      ms_per_update=round(ms, 3), params=params)))
+print(json.dumps(dict(framework=args.label, device=str(dev), batch=B, size=args.size, hidden=H, iters=args.iters,
+                      ms_per_update=round(ms, 3), params=params,
+                      peak_mem_mb=round(torch.cuda.max_memory_allocated() / 2**20, 1) if dev.type == "cuda" else None,
+                      **prof.metrics(args.iters))))

@@ -18,6 +18,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils import spectral_norm
 
+from phase_timer import PhaseTimer
+
 GEOMETRY = {"cifar": (256, 128, 4), "stl": (270, 128, 6)}
 LATENT, CELLS = 120, 3
 CONVS = {"conv_1x1": (1, 0, 1), "conv_3x3": (3, 1, 1), "conv_5x5": (5, 2, 1),
@@ -197,6 +199,9 @@ def main():
     ap.add_argument("--label", default="pytorch", help="framework name in the output line")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    # Plain f32 on CUDA, as pbtnas by default (PyTorch's own default allows TF32 in cuDNN).
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
     torch.manual_seed(0)
     gf, df, bottom = GEOMETRY.get(a.geometry) or tuple(int(v) for v in a.geometry.split(","))
     g = parse_genome(open(a.genome).read())
@@ -208,28 +213,39 @@ def main():
     size = bottom << CELLS
     real = torch.rand(a.batch, 3, size, size, device=dev) * 2 - 1
 
-    def iteration(i):
+    def iteration(i, prof):
+        prof.mark("batch")
         fake = G(torch.randn(a.batch, LATENT, device=dev)).detach()
+        prof.mark("g_sample")
         d_loss = F.relu(1 - D(real)).mean() + F.relu(1 + D(fake)).mean()
+        prof.mark("d_forward")
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
+        prof.mark("d_backward")
         opt_d.step()
+        prof.mark("d_adam")
         if i % a.n_critic == 0:
             g_loss = -D(G(torch.randn(2 * a.batch, LATENT, device=dev))).mean()
+            prof.mark("g_forward")
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
+            prof.mark("g_backward")
             opt_g.step()
+            prof.mark("g_adam")
             with torch.no_grad():
                 for e, p in zip(ema, G.parameters()):
                     e.mul_(0.999).add_(p, alpha=0.001)
+            prof.mark("ema")
 
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    warm = PhaseTimer(dev, on=False)
     for i in range(5):
-        iteration(i)
+        iteration(i, warm)
     sync()
+    prof = PhaseTimer(dev)
     t = time.perf_counter()
     for i in range(a.iters):
-        iteration(i)
+        iteration(i, prof)
     sync()
     ms = (time.perf_counter() - t) * 1000 / a.iters
     count = lambda m: sum(p.numel() for p in m.parameters())
@@ -237,7 +253,7 @@ def main():
                       "batch": a.batch, "n_critic": a.n_critic, "iters": a.iters, "ms_per_iter": round(ms, 3),
                       "params_g": count(G), "params_d": count(D),
                       "peak_mem_mb": round(torch.cuda.max_memory_allocated() / 2**20, 1)
-                      if dev.type == "cuda" else None}))
+                      if dev.type == "cuda" else None, **prof.metrics(a.iters)}))
 
 
 if __name__ == "__main__":

@@ -2,93 +2,145 @@
 # The device check, in two halves:
 #
 #   scripts/gpu-check.sh build   here (no GPU needed): builds the CUDA binaries (pbtnas, the GAN
-#                                step timer, the GPU-capable test binaries) into gpu-bundle/
-#                                (git-ignored), after scripts/setup-cuda-build.sh.
+#                                and DrQ-v2 step timers, the test binaries with CUDA cases) into
+#                                gpu-bundle/ (git-ignored, one .tar.xz), after
+#                                scripts/setup-cuda-build.sh.
 #   scripts/gpu-check.sh run     on a machine with an NVIDIA GPU, PyTorch and the bundle, but no
-#                                Rust toolchain and no network; about 5 minutes. Prints the device,
-#                                runs the GPU tests, times a GanHard iteration at the paper's CIFAR
-#                                batch in candle and in PyTorch side by side, runs one PBT step of
-#                                a paper config with a tiny budget, and writes everything to
-#                                ${OUT:-gpu-check-out}/gpu-check.txt.
+#                                Rust toolchain and no network; about 5 minutes, every stage under
+#                                its own time limit. Prints the device; runs the CUDA-against-CPU
+#                                tests; times a GanHard iteration at the paper's CIFAR batch and a
+#                                DrQ-v2 update at batch 256 in candle and in PyTorch side by side,
+#                                then again with per-phase timings; runs two GAN members at once on the GPU (the paper's two members
+#                                per GPU); one PBT step of a paper config with a tiny budget; the
+#                                STL-size GAN iteration last. Everything goes to
+#                                ${OUT:-gpu-check-out}/gpu-check.txt as it happens.
+# `run` on a machine without a GPU (CHECK_DEVICE=cpu, no nvidia-smi needed) runs the same stages
+# on the CPU at toy sizes: the test of this script itself (tests/gpu_check.rs).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bundle=gpu-bundle
+bundle=${BUNDLE:-gpu-bundle}
 
 build() {
   set -e
   # shellcheck disable=SC1090
   source <(scripts/setup-cuda-build.sh --env)
-  cargo build --release --features cudnn --bin pbtnas --example gan_step
+  cargo build --release --features cudnn --bin pbtnas --example gan_step --example drq_update
   local tests
-  tests=$(cargo test --release --features pbtnas-nn/cudnn -p pbtnas-nn -p pbtnas-gan \
-    --test device_parity --test task --no-run --message-format=json 2>/dev/null |
+  tests=$(cargo test --release --features pbtnas-nn/cudnn -p pbtnas-nn -p pbtnas-gan -p pbtnas-rl \
+    --test device_parity --test task --test agent --no-run --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
 for l in sys.stdin:
     m = json.loads(l)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["test"]:
-        print(m["target"]["name"] + " " + m["executable"])')
+        print(m["package_id"].split("#")[0].rsplit("/", 1)[-1] + "-" + m["target"]["name"] + " " + m["executable"])')
   rm -rf "$bundle" && mkdir -p "$bundle/tests"
-  cp target/release/pbtnas target/release/examples/gan_step "$bundle/"
+  cp target/release/pbtnas target/release/examples/gan_step target/release/examples/drq_update "$bundle/"
   while read -r name exe; do cp "$exe" "$bundle/tests/$name"; done <<<"$tests"
-  strip "$bundle"/pbtnas "$bundle"/gan_step "$bundle"/tests/*
+  strip "$bundle"/pbtnas "$bundle"/gan_step "$bundle"/drq_update "$bundle"/tests/*
   tar -C "$bundle" -cJf "$bundle.tar.xz" . && rm -rf "$bundle" && mkdir "$bundle" &&
     mv "$bundle.tar.xz" "$bundle/"
   du -sh "$bundle"
 }
 
-# Peak GPU memory (MiB, whole device) while a command runs.
+# Runs a command under a time limit (seconds) and prints the peak memory the GPU had in use
+# meanwhile (MiB, whole device; sampled every 200 ms); a command that fails is named in the last
+# line. On the CPU only the time limit applies.
 with_peak_memory() {
+  local limit=$1
+  shift
+  if [ "$device" = cpu ]; then
+    timeout "$limit" "$@" || { failed+=("$(basename "$1") ${2:-}"); return 1; }
+    return 0
+  fi
   local log
   log=$(mktemp)
   nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 >"$log" 2>/dev/null &
   local smi=$!
-  # A step that hangs must not eat the machine's time: each gets at most 3 minutes.
-  timeout 180 "$@"
+  timeout "$limit" "$@"
   local rc=$?
   kill "$smi" 2>/dev/null
   wait "$smi" 2>/dev/null
   echo "  peak GPU memory used: $(sort -n "$log" | tail -1) MiB"
   rm -f "$log"
+  [ $rc = 124 ] && echo "  (stopped at its time limit of $limit s)"
+  [ $rc = 0 ] || failed+=("$(basename "$1") ${2:-}")
   return $rc
 }
 
 run() {
   local out=${OUT:-gpu-check-out}
+  device=${CHECK_DEVICE:-cuda} py=${PYTHON:-python3} failed=()
   mkdir -p "$out"
   exec > >(tee "$out/gpu-check.txt") 2>&1
+  local t0=$SECONDS
+  stage() { echo "== [$((SECONDS - t0)) s] $*"; }
   [ -f "$bundle/gpu-bundle.tar.xz" ] && tar -C "$bundle" -xJf "$bundle/gpu-bundle.tar.xz"
-  # cuBLAS, cuRAND, NVRTC and the CUDA runtime from PyTorch's NVIDIA wheels; libcuda from the driver.
-  local nv
-  nv=$(python3 -c 'import nvidia; print(" ".join(nvidia.__path__))' | xargs -I{} find {} -name 'lib*.so*' -printf '%h\n' | sort -u | paste -sd:)
-  export LD_LIBRARY_PATH=$nv:${LD_LIBRARY_PATH:-}
-  ldd "$bundle/pbtnas" | grep -E "not found" && echo "(libraries missing: see above)"
-  echo "== pbtnas GPU check, $(date -u +%Y-%m-%dT%H:%MZ)"
-  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-  python3 -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda, torch.cuda.get_device_name(0))'
-  echo "== GPU tests (CUDA against CPU)"
-  for t in "$bundle"/tests/*; do
+  # Sizes: the paper's on the GPU, toy ones for the CPU test of this script.
+  local gan_iters=50 stl_iters=20 drq_iters=20 drq="--batch 256 --size 84 --hidden 1024"
+  local cifar="--geometry cifar --batch 40" stl="--geometry stl --batch 128"
+  # The PBT step ranks by the pixel Fréchet distance: FID needs the Inception weights (91 MB), more
+  # than a device call carries.
+  local pbt=(--set population=8 --set steps=2 --set task.iters_per_step=50 --set task.eval_samples=500)
+  if [ "$device" = cpu ]; then
+    gan_iters=2 stl_iters=1 drq_iters=1 drq="--batch 4 --size 20 --hidden 16"
+    cifar="--geometry 8,8,2 --batch 4" stl="--geometry 8,8,3 --batch 4"
+    pbt=(--set population=8 --set steps=2 --set task.iters_per_step=2 --set task.eval_samples=16
+      --set task.batch_size=4 --set "task.geometry={gf: 8, df: 8, bottom: 2}")
+  fi
+  stage "pbtnas GPU check, $(date -u +%Y-%m-%dT%H:%MZ), device $device"
+  if [ "$device" != cpu ]; then
+    # cuBLAS, cuRAND, cuDNN, NVRTC and the CUDA runtime from PyTorch's NVIDIA wheels; libcuda from
+    # the driver.
+    local nv
+    nv=$(python3 -c 'import nvidia; print(" ".join(nvidia.__path__))' | xargs -I{} find {} -name 'lib*.so*' -printf '%h\n' | sort -u | paste -sd:)
+    export LD_LIBRARY_PATH=$nv:${LD_LIBRARY_PATH:-}
+    ldd "$bundle/pbtnas" | grep -E "not found" && echo "(libraries missing: see above)"
+    nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  fi
+  "$py" -c 'import torch; print("torch", torch.__version__, "CUDA", torch.version.cuda,
+    torch.cuda.get_device_name(0) if torch.cuda.is_available() else "(no GPU)")'
+
+  stage "CUDA against CPU: every op (values and gradients), a GAN member, DrQ-v2 agent updates"
+  local tests=("$bundle"/tests/*)
+  [ -e "${tests[0]}" ] || { echo "(no test binaries in $bundle)"; tests=(); }
+  for t in "${tests[@]}"; do
     echo "-- $(basename "$t")"
-    timeout 120 "$t" --test-threads 1 --nocapture 2>&1 |
+    timeout 90 "$t" cuda --test-threads 1 --nocapture 2>&1 |
       grep --line-buffered -E "CUDA matches|skipped|test result|panicked|FAILED|differs"
+    [ "${PIPESTATUS[0]}" = 0 ] || failed+=("$(basename "$t")")
   done
-  echo "== one GanHard iteration (benchmark genome; D step + every 5th G step + EMA), CIFAR size, D batch 40"
-  for impl in candle pytorch; do
-    if [ $impl = candle ]; then
-      with_peak_memory "$bundle/gan_step" --geometry cifar --batch 40 --iters 100 --device cuda
-    else
-      with_peak_memory python3 scripts/gan_torch.py --geometry cifar --batch 40 --iters 100 --device cuda
-    fi
-  done
-  echo "== same at STL size, D batch 128"
-  with_peak_memory "$bundle/gan_step" --geometry stl --batch 128 --iters 30 --device cuda
-  with_peak_memory python3 scripts/gan_torch.py --geometry stl --batch 128 --iters 30 --device cuda
-  echo "== DrQ-v2 update at batch 256: skipped, the DrQ-v2 task does not exist yet"
-  echo "== one PBT step of configs/gan/c10_ganhard_pbtnas.yaml, tiny budget (sprites instead of CIFAR-10: no network here)"
-  with_peak_memory "$bundle/pbtnas" run configs/gan/c10_ganhard_pbtnas.yaml --device cuda \
-    --run-dir /tmp/pbt-gpu --set population=8 --set steps=2 --set task.dataset=sprites \
-    --set task.epochs_per_step=null --set task.iters_per_step=50 --set task.eval_samples=500
-  "$bundle/pbtnas" status /tmp/pbt-gpu
-  echo "== done"
+
+  stage "one GanHard iteration (benchmark genome; D step + every 5th G step + EMA), CIFAR size, D batch 40"
+  with_peak_memory 90 "$bundle/gan_step" $cifar --iters $gan_iters --device "$device"
+  with_peak_memory 90 "$py" scripts/gan_torch.py $cifar --iters $gan_iters --device "$device"
+
+  stage "one DrQ-v2 update (original networks, 84x84 frames, hidden 1024), batch 256"
+  with_peak_memory 90 "$bundle/drq_update" $drq --iters $drq_iters --device "$device"
+  with_peak_memory 90 "$py" scripts/drq_torch.py $drq --iters $drq_iters --device "$device"
+
+  stage "where the time goes: the same two workloads with a device synchronisation after each phase (PBTNAS_PROFILE=1)"
+  export PBTNAS_PROFILE=1
+  with_peak_memory 90 "$bundle/gan_step" $cifar --iters $gan_iters --device "$device"
+  with_peak_memory 90 "$py" scripts/gan_torch.py $cifar --iters $gan_iters --device "$device"
+  with_peak_memory 90 "$bundle/drq_update" $drq --iters $drq_iters --device "$device"
+  with_peak_memory 90 "$py" scripts/drq_torch.py $drq --iters $drq_iters --device "$device"
+  unset PBTNAS_PROFILE
+
+  stage "two GAN members at once on one device (the paper's CIFAR configs: members_per_gpu 2)"
+  with_peak_memory 120 bash -c "\"$bundle/gan_step\" $cifar --iters $gan_iters --device $device &
+    \"$bundle/gan_step\" $cifar --iters $gan_iters --device $device; wait"
+
+  stage "one PBT step of configs/gan/c10_ganhard_pbtnas.yaml, tiny budget (sprites instead of CIFAR-10: no network here)"
+  local run_dir
+  run_dir=$(mktemp -d)/pbt
+  with_peak_memory 150 "$bundle/pbtnas" run configs/gan/c10_ganhard_pbtnas.yaml --device "$device" \
+    --run-dir "$run_dir" --set task.dataset=sprites --set task.epochs_per_step=null --set task.fitness=fd-pixels8 "${pbt[@]}"
+  "$bundle/pbtnas" status "$run_dir" || failed+=("pbtnas status")
+
+  stage "one GanHard iteration, STL size, D batch 128"
+  with_peak_memory 90 "$bundle/gan_step" $stl --iters $stl_iters --device "$device"
+  with_peak_memory 90 "$py" scripts/gan_torch.py $stl --iters $stl_iters --device "$device"
+  stage "done; failed: ${failed[*]:-none}"
 }
 
 case "${1:-}" in

@@ -10,7 +10,7 @@ use candle_core::{Device, Tensor, Var};
 use pbtnas_data::{ImageSet, Prefetcher};
 use pbtnas_genome::{Genome, SearchSpace};
 use pbtnas_metrics::StatsAccumulator;
-use pbtnas_nn::{Adam, AdamConfig, MemberState, Params, WeightMap};
+use pbtnas_nn::{Adam, AdamConfig, MemberState, Params, PhaseTimer, WeightMap};
 use pbtnas_orchestrator::{Evaluation, Metrics, StepContext, Task};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -399,6 +399,7 @@ impl Task for GanTask {
             .into_iter()
             .filter(|(n, _)| m.ema.contains_key(n))
             .collect();
+        let mut prof = PhaseTimer::from_env(&self.device);
         for it in 0..self.iters {
             ctx.progress.set(it as u64, self.iters as u64);
             let seed = ctx.seed.wrapping_add(it as u64 * 7919);
@@ -407,6 +408,7 @@ impl Task for GanTask {
                 (c.batch_size, 3, size, size),
                 &self.device,
             )?;
+            prof.mark("batch")?;
             let fake = m
                 .gen
                 .forward(
@@ -415,9 +417,14 @@ impl Task for GanTask {
                     seed,
                 )?
                 .detach();
+            prof.mark("g_sample")?;
             let d_loss = ((1.0 - m.disc.forward(&real, true)?)?.relu()?.mean_all()?
                 + (1.0 + m.disc.forward(&fake, true)?)?.relu()?.mean_all()?)?;
-            m.opt_d.step(&d_loss.backward()?)?;
+            prof.mark("d_forward")?;
+            let grads = d_loss.backward()?;
+            prof.mark("d_backward")?;
+            m.opt_d.step(&grads)?;
+            prof.mark("d_adam")?;
             // Detached: the loss would otherwise keep the step's whole graph alive.
             d_last = Some(d_loss.detach());
             if it % c.n_critic == 0 {
@@ -427,13 +434,18 @@ impl Task for GanTask {
                     seed ^ 1,
                 )?;
                 let g_loss = m.disc.forward(&fake, true)?.mean_all()?.neg()?;
-                m.opt_g.step(&g_loss.backward()?)?;
+                prof.mark("g_forward")?;
+                let grads = g_loss.backward()?;
+                prof.mark("g_backward")?;
+                m.opt_g.step(&grads)?;
+                prof.mark("g_adam")?;
                 g_last = Some(g_loss.detach());
                 for (name, var) in &g_params {
                     let e = &m.ema[name];
                     let updated = ((e * c.ema)? + (var.as_tensor().detach() * (1.0 - c.ema))?)?;
                     m.ema.insert(name.clone(), updated);
                 }
+                prof.mark("ema")?;
             }
             m.iters += 1;
             // Freed device memory returns to the pool at synchronisation points; without one per
@@ -445,12 +457,14 @@ impl Task for GanTask {
                 .transpose()?
                 .map_or(0.0, f64::from))
         };
-        Ok([
+        let mut out: Metrics = [
             ("train/d_loss".to_string(), scalar(d_last)?),
             ("train/g_loss".to_string(), scalar(g_last)?),
             ("train/iters".to_string(), m.iters as f64),
         ]
-        .into())
+        .into();
+        out.extend(prof.metrics(self.iters));
+        Ok(out)
     }
 
     fn evaluate(&self, m: &mut Member, ctx: &StepContext) -> Result<Evaluation> {

@@ -10,6 +10,7 @@ pub mod init;
 pub mod layers;
 pub mod normed;
 pub mod ops;
+pub mod profile;
 pub mod seed;
 pub mod spectral_norm;
 pub mod weights;
@@ -20,6 +21,7 @@ pub use inherit::{inherit, searl_weight_mutation, ShadowRule, ShrinkPerturb, Tra
 pub use init::{Init, Params};
 pub use layers::{batch_norm, dropout, layer_norm};
 pub use normed::{NormedConv, NormedWeight};
+pub use profile::PhaseTimer;
 pub use seed::derive_seed;
 pub use spectral_norm::spectral_norm;
 pub use weights::{is_under, MemberState, WeightMap};

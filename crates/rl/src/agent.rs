@@ -5,7 +5,7 @@
 use anyhow::{bail, Result};
 use candle_core::{Device, Tensor, Var};
 use pbtnas_nn::ops::soft_update;
-use pbtnas_nn::{Adam, AdamConfig, AdamState, Params, WeightMap};
+use pbtnas_nn::{Adam, AdamConfig, AdamState, Params, PhaseTimer, WeightMap};
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
@@ -180,6 +180,19 @@ impl Agent {
     /// critic at a clipped-noise next action, the actor on `−min(Q1, Q2)` of detached features,
     /// then the target's soft update.
     pub fn update(&mut self, b: &Batch, stddev: f64, rng: &mut impl Rng) -> Result<UpdateInfo> {
+        let mut off = PhaseTimer::new(self.params.device(), false);
+        self.update_profiled(b, stddev, rng, &mut off)
+    }
+
+    /// [`Agent::update`], marking its phases on `prof` (batch upload, critic forward, backward
+    /// and Adam, actor forward, backward and Adam, target update).
+    pub fn update_profiled(
+        &mut self,
+        b: &Batch,
+        stddev: f64,
+        rng: &mut impl Rng,
+        prof: &mut PhaseTimer,
+    ) -> Result<UpdateInfo> {
         let dev = self.params.device().clone();
         let (n, a) = (b.size, self.spec.action_dim);
         let clip = Some(self.spec.stddev_clip);
@@ -188,6 +201,7 @@ impl Agent {
         let action = Tensor::from_slice(&b.action, (n, a), &dev)?;
         let reward = Tensor::from_slice(&b.reward, (n, 1), &dev)?;
         let discount = Tensor::from_slice(&b.discount, (n, 1), &dev)?;
+        prof.mark("batch")?;
 
         // The critic's graph (the encoder's activations included) is dropped at the end of this
         // block; only detached values leave it.
@@ -204,9 +218,12 @@ impl Agent {
             let (q1, q2) = self.critic.forward(&repr, &action, true)?;
             let critic_loss =
                 ((&q1 - &target_q)?.sqr()?.mean_all()? + (&q2 - &target_q)?.sqr()?.mean_all()?)?;
+            prof.mark("critic_forward")?;
             let grads = critic_loss.backward()?;
+            prof.mark("critic_backward")?;
             self.opt_critic.step(&grads)?;
             self.opt_encoder.step(&grads)?;
+            prof.mark("critic_adam")?;
             (repr.detach(), critic_loss.detach(), q1.mean_all()?.detach())
         };
 
@@ -216,9 +233,14 @@ impl Agent {
         let sampled = (&x + (x.clamp(-1.0 + ACTION_EPS, 1.0 - ACTION_EPS)? - &x)?.detach())?;
         let (p1, p2) = self.critic.forward(&repr, &sampled, true)?;
         let actor_loss = p1.minimum(&p2)?.mean_all()?.neg()?;
-        self.opt_actor.step(&actor_loss.backward()?)?;
+        prof.mark("actor_forward")?;
+        let grads = actor_loss.backward()?;
+        prof.mark("actor_backward")?;
+        self.opt_actor.step(&grads)?;
+        prof.mark("actor_adam")?;
 
         self.soft_update_target()?;
+        prof.mark("target_update")?;
         Ok(UpdateInfo {
             critic_loss: critic_loss.to_scalar::<f32>()? as f64,
             actor_loss: actor_loss.to_scalar::<f32>()? as f64,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{ensure, Context, Result};
 use candle_core::Device;
 use pbtnas_genome::{Genome, SearchSpace};
-use pbtnas_nn::{derive_seed, AdamConfig, MemberState, Params};
+use pbtnas_nn::{derive_seed, AdamConfig, MemberState, Params, PhaseTimer};
 use pbtnas_orchestrator::{Evaluation, Metrics, StepContext, Task};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -295,6 +295,7 @@ impl Task for RlTask {
         );
         let (mut info, mut n_updates) = (crate::agent::UpdateInfo::default(), 0u64);
         let mut obs = Vec::new();
+        let mut prof = PhaseTimer::from_env(&self.device);
         let started = Instant::now();
         let agent_steps = c.frames_per_step / c.action_repeat as u64;
         for i in 0..agent_steps {
@@ -345,9 +346,9 @@ impl Task for RlTask {
                 let t3 = Instant::now();
                 t_sample += t3 - t2;
                 if let Some(batch) = batch {
-                    info =
-                        m.agent
-                            .update(&batch, stddev(&c.stddev_schedule, m.steps)?, &mut rng)?;
+                    prof.restart()?;
+                    let sd = stddev(&c.stddev_schedule, m.steps)?;
+                    info = m.agent.update_profiled(&batch, sd, &mut rng, &mut prof)?;
                     m.updates += 1;
                     n_updates += 1;
                     self.device.synchronize()?;
@@ -393,6 +394,7 @@ impl Task for RlTask {
             out.insert("train/actor_loss".into(), info.actor_loss);
             out.insert("train/q".into(), info.q);
         }
+        out.extend(prof.metrics(n_updates as usize));
         Ok(out)
     }
 

@@ -13,6 +13,10 @@ use rand_chacha::ChaCha8Rng;
 
 /// A small pixel task: 16×16 frames (encoder output 7×7), hidden 8, cartpole (1 action).
 fn small_task(extra: serde_json::Value) -> RlTask {
+    small_task_on(extra, &Device::Cpu)
+}
+
+fn small_task_on(extra: serde_json::Value, device: &Device) -> RlTask {
     let mut section = serde_json::json!({
         "kind": "rl", "env": "cartpole_swingup", "obs": "pixels", "image_size": 16,
         "hidden_dim": 8, "batch_size": 4, "video": false, "eval_episodes": 1,
@@ -21,7 +25,7 @@ fn small_task(extra: serde_json::Value) -> RlTask {
         .as_object_mut()
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
-    RlTask::new(&section, RlTask::default_space(), &Device::Cpu).unwrap()
+    RlTask::new(&section, RlTask::default_space(), device).unwrap()
 }
 
 fn random_batch(n: usize, seed: u64) -> Batch {
@@ -293,6 +297,53 @@ fn mixing_copies_the_genes_tensors_and_the_target_critic_unperturbed() {
     m.agent
         .update(&random_batch(4, 5), 0.5, &mut ChaCha8Rng::seed_from_u64(5))
         .unwrap();
+}
+
+/// On a GPU machine (`--features cuda`), agents of random architectures update on CUDA as on the
+/// CPU: the same losses and the same weights after three updates from the same state.
+#[test]
+fn agent_updates_on_cuda_match_the_cpu() {
+    let Ok(gpu) = Device::new_cuda(0) else {
+        eprintln!("skipped: no CUDA device (build with --features cuda and run on a GPU machine)");
+        return;
+    };
+    let cpu_task = small_task(serde_json::json!({}));
+    let gpu_task = small_task_on(serde_json::json!({}), &gpu);
+    let batch = random_batch(4, 1);
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for _ in 0..4 {
+        let genome = pbtnas_genome::ops::sample(cpu_task.space(), &mut rng);
+        let state = cpu_task.save(&cpu_task.init(&genome, 7).unwrap()).unwrap();
+        let mut runs = Vec::new();
+        for task in [&cpu_task, &gpu_task] {
+            let mut m = task.load(&genome, state.clone()).unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(0);
+            let losses: Vec<(f64, f64)> = (0..3)
+                .map(|_| {
+                    let info = m.agent.update(&batch, 0.5, &mut rng).unwrap();
+                    (info.critic_loss, info.actor_loss)
+                })
+                .collect();
+            runs.push((losses, m.agent.params.weights().unwrap()));
+        }
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-3 * a.abs().max(1.0);
+        for (c, g) in runs[0].0.iter().zip(&runs[1].0) {
+            assert!(
+                close(c.0, g.0) && close(c.1, g.1),
+                "{genome}: losses {c:?} vs {g:?}"
+            );
+        }
+        for (name, c) in &runs[0].1 {
+            let (c, g) = (values(c), values(&runs[1].1[name]));
+            let scale = c.iter().fold(1e-3f32, |m, v| m.max(v.abs()));
+            let diff = c
+                .iter()
+                .zip(&g)
+                .fold(0f32, |m, (a, b)| m.max((a - b).abs()));
+            assert!(diff <= 1e-3 * scale, "{genome}: {name} differs by {diff}");
+        }
+        println!("CUDA matches CPU: {genome}: {:?}", runs[0].0);
+    }
 }
 
 #[test]

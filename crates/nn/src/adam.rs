@@ -129,7 +129,7 @@ impl Adam {
             let s = match self.state.get_mut(name) {
                 Some(s) => s,
                 None => {
-                    // Two buffers: the CPU kernels update each moment in place.
+                    // Two buffers: the kernels update each moment in place.
                     self.state.insert(
                         name.clone(),
                         ParamState {
@@ -146,7 +146,7 @@ impl Adam {
             let bc1 = 1.0 - c.beta1.powi(t);
             let bc2 = 1.0 - c.beta2.powi(t);
             let p = var.as_tensor();
-            if [p, &s.m, &s.v].into_iter().all(in_place_ok) && g.device().is_cpu() {
+            if [p, &s.m, &s.v].into_iter().all(in_place_ok) && g.device().same_device(p.device()) {
                 let g = &g.contiguous()?;
                 let moment = |decay: f64, square| Blend {
                     keep: decay as f32,

@@ -1,13 +1,14 @@
 //! The same op on another device gives the same values and gradients: the composed depthwise
 //! transposed convolution (used where no fused kernel exists) against the CPU kernel, and, when a
-//! CUDA device is present (`--features cuda` on a GPU machine), every op on CUDA against the CPU.
+//! CUDA device is present (`--features cuda` on a GPU machine), every op and the in-place
+//! parameter updates on CUDA against the CPU.
 
 use candle_core::{Device, Result, Tensor, Var};
 use pbtnas_nn::ops::{
     batch_norm_train, conv2d, conv2d_bias_relu, conv_transpose2d, depthwise_conv_transpose2d,
-    relu_conv2d, upsample2x, ConvParams,
+    relu_conv2d, soft_update, upsample2x, ConvParams,
 };
-use pbtnas_nn::{layer_norm, spectral_norm};
+use pbtnas_nn::{layer_norm, spectral_norm, Adam, AdamConfig};
 
 fn max_rel_diff(a: &Tensor, b: &Tensor) -> f32 {
     let a = a.flatten_all().unwrap().to_vec1::<f32>().unwrap();
@@ -244,6 +245,46 @@ fn every_op_on_cuda_matches_the_cpu() {
         );
         println!("{name}: CUDA matches CPU");
     }
+}
+
+/// Adam (moments and step updated in place, one kernel each on CUDA) and the soft update of a
+/// target give the same parameters on CUDA as on the CPU.
+#[test]
+fn adam_and_soft_updates_on_cuda_match_the_cpu() {
+    let Ok(gpu) = Device::new_cuda(0) else {
+        eprintln!("skipped: no CUDA device (build with --features cuda and run on a GPU machine)");
+        return;
+    };
+    let (w0, t0) = (randn(&[3, 700]), randn(&[3, 700]));
+    let xs: Vec<Tensor> = (0..3).map(|_| randn(&[3, 700])).collect();
+    let run = |dev: &Device| -> Vec<Tensor> {
+        let w = Var::from_tensor(&w0.to_device(dev).unwrap()).unwrap();
+        let target = Var::from_tensor(&t0.to_device(dev).unwrap()).unwrap();
+        let cfg = AdamConfig {
+            lr: 0.01,
+            weight_decay: 0.1,
+            ..Default::default()
+        };
+        let mut opt = Adam::new(vec![("w".into(), w.clone())], cfg);
+        for x in &xs {
+            // loss = Σ x·w²: a gradient that depends on w.
+            let loss = (x.to_device(dev).unwrap() * w.as_tensor().sqr().unwrap())
+                .unwrap()
+                .sum_all()
+                .unwrap();
+            opt.step(&loss.backward().unwrap()).unwrap();
+            soft_update(&target, w.as_tensor(), 0.1).unwrap();
+        }
+        let m = &opt.state().unwrap()["w"];
+        vec![
+            w.as_tensor().clone(),
+            target.as_tensor().clone(),
+            m.m.clone(),
+            m.v.clone(),
+        ]
+    };
+    check("adam + soft update", &run(&Device::Cpu), &run(&gpu), 1e-5);
+    println!("adam + soft update: CUDA matches CPU");
 }
 
 /// Off the CPU f32 kernels (here: f64 on the CPU, which runs candle's convolutions), a padding

@@ -1,6 +1,7 @@
-//! In-place parameter updates on the CPU in f32, one parallel pass each: Adam's moments and step,
-//! and the soft (Polyak) update of a target network. candle's own ops would take a pass and a
-//! fresh buffer per arithmetic step (about a dozen for Adam).
+//! In-place parameter updates in f32, one pass each: Adam's moments and step, and the soft
+//! (Polyak) update of a target network; on the CPU in parallel chunks, on CUDA (`cuda` builds) one
+//! kernel launch each (`update.cu`). candle's own ops would take a pass and a fresh buffer per
+//! arithmetic step (about a dozen for Adam).
 
 use candle_core::{CpuStorage, InplaceOp2, InplaceOp3, Layout, Result, Tensor, Var};
 use rayon::prelude::*;
@@ -12,7 +13,49 @@ const CHUNK: usize = 1 << 15;
 
 /// Whether `t` can be updated in place by these kernels.
 pub(crate) fn in_place_ok(t: &Tensor) -> bool {
-    t.device().is_cpu() && t.dtype() == candle_core::DType::F32 && t.is_contiguous()
+    let device = t.device();
+    (device.is_cpu() || (cfg!(feature = "cuda") && device.is_cuda()))
+        && t.dtype() == candle_core::DType::F32
+        && t.is_contiguous()
+}
+
+#[cfg(feature = "cuda")]
+mod cuda {
+    //! Launches of the kernels in `update.cu`.
+    use std::sync::Arc;
+
+    use candle_core::backend::BackendStorage;
+    use candle_core::cuda::cudarc::driver::{CudaFunction, CudaStream, CudaView, CudaViewMut};
+    use candle_core::{CudaStorage, Layout, Result};
+
+    const PTX: &str = include_str!(concat!(env!("OUT_DIR"), "/update.ptx"));
+
+    fn range(l: &Layout) -> Result<std::ops::Range<usize>> {
+        match l.contiguous_offsets() {
+            Some((a, b)) => Ok(a..b),
+            None => candle_core::bail!("in-place update needs a contiguous f32 tensor"),
+        }
+    }
+
+    pub(super) fn view<'a>(s: &'a CudaStorage, l: &Layout) -> Result<CudaView<'a, f32>> {
+        Ok(s.as_cuda_slice::<f32>()?.slice(range(l)?))
+    }
+
+    /// For an in-place launch of `kernel(n, dst, …)`: the stream, the kernel, `n` and `dst`.
+    pub(super) fn prepare<'a>(
+        kernel: &str,
+        dst: &'a mut CudaStorage,
+        l: &Layout,
+    ) -> Result<(Arc<CudaStream>, CudaFunction, u64, CudaViewMut<'a, f32>)> {
+        let dev = dst.device().clone();
+        let range = range(l)?;
+        let n = range.len() as u64;
+        let func = dev
+            .get_or_load_custom_func(kernel, "pbtnas_update", PTX)?
+            .into_cuda_function();
+        let dst = dst.as_cuda_slice_mut::<f32>()?.slice_mut(range);
+        Ok((dev.cuda_stream(), func, n, dst))
+    }
 }
 
 fn f32_slice_mut<'a>(s: &'a mut CpuStorage, l: &Layout) -> Result<&'a mut [f32]> {
@@ -73,6 +116,29 @@ impl InplaceOp2 for Blend {
         });
         Ok(())
     }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &mut candle_core::CudaStorage,
+        l1: &Layout,
+        s2: &candle_core::CudaStorage,
+        l2: &Layout,
+    ) -> Result<()> {
+        use candle_core::cuda::cudarc::driver::{LaunchConfig, PushKernelArg};
+        use candle_core::cuda::WrapErr;
+        let n = l1.shape().elem_count();
+        check_len(self.name(), n, l2.shape().elem_count())?;
+        let src = cuda::view(s2, l2)?;
+        let square = self.square as i32;
+        let (stream, func, n, mut dst) = cuda::prepare("pbtnas_blend", s1, l1)?;
+        let mut b = stream.launch_builder(&func);
+        b.arg(&n).arg(&mut dst).arg(&src);
+        b.arg(&self.keep).arg(&self.take).arg(&square);
+        // SAFETY: the kernel reads and writes the first `n` elements of `dst` and `src`.
+        unsafe { b.launch(LaunchConfig::for_num_elems(n as u32)) }.w()?;
+        Ok(())
+    }
 }
 
 /// Adam's step on a parameter from its moments:
@@ -113,13 +179,41 @@ impl InplaceOp3 for AdamStep {
         });
         Ok(())
     }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &mut candle_core::CudaStorage,
+        l1: &Layout,
+        s2: &candle_core::CudaStorage,
+        l2: &Layout,
+        s3: &candle_core::CudaStorage,
+        l3: &Layout,
+    ) -> Result<()> {
+        use candle_core::cuda::cudarc::driver::{LaunchConfig, PushKernelArg};
+        use candle_core::cuda::WrapErr;
+        let n = l1.shape().elem_count();
+        check_len(self.name(), n, l2.shape().elem_count())?;
+        check_len(self.name(), n, l3.shape().elem_count())?;
+        let (m, v) = (cuda::view(s2, l2)?, cuda::view(s3, l3)?);
+        let (stream, func, n, mut p) = cuda::prepare("pbtnas_adam_step", s1, l1)?;
+        let mut b = stream.launch_builder(&func);
+        b.arg(&n).arg(&mut p).arg(&m).arg(&v);
+        b.arg(&self.shrink)
+            .arg(&self.step)
+            .arg(&self.inv_sqrt_bc2)
+            .arg(&self.eps);
+        // SAFETY: the kernel reads and writes the first `n` elements of `p`, `m` and `v`.
+        unsafe { b.launch(LaunchConfig::for_num_elems(n as u32)) }.w()?;
+        Ok(())
+    }
 }
 
-/// `target ← τ·source + (1 − τ)·target`, the soft update of a target network: in place on the
-/// CPU in f32, through [`Var::set`] elsewhere.
+/// `target ← τ·source + (1 − τ)·target`, the soft update of a target network: in place in f32 on
+/// the CPU and (in `cuda` builds) on CUDA, through [`Var::set`] elsewhere.
 pub fn soft_update(target: &Var, source: &Tensor, tau: f64) -> Result<()> {
     let source = source.detach();
-    if in_place_ok(target.as_tensor()) && source.device().is_cpu() {
+    if in_place_ok(target.as_tensor()) && source.device().same_device(target.device()) {
         let blend = Blend {
             keep: (1.0 - tau) as f32,
             take: tau as f32,

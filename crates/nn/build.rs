@@ -2,6 +2,7 @@
 //! load (compute capability 7.5, the oldest CUDA 13 compiles for, so any newer GPU runs it):
 //! `nvcc` from `NVCC`, else from `PATH` (`scripts/setup-cuda-build.sh` provides both).
 fn main() {
+    println!("cargo::rerun-if-changed=build.rs");
     if std::env::var_os("CARGO_FEATURE_CUDA").is_none() {
         return;
     }

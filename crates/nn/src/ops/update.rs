@@ -25,7 +25,10 @@ mod cuda {
     use std::sync::Arc;
 
     use candle_core::backend::BackendStorage;
-    use candle_core::cuda::cudarc::driver::{CudaFunction, CudaStream, CudaView, CudaViewMut};
+    use candle_core::cuda::cudarc::driver::{
+        CudaFunction, CudaStream, CudaView, CudaViewMut, LaunchArgs, LaunchConfig,
+    };
+    use candle_core::cuda::WrapErr;
     use candle_core::{CudaStorage, Layout, Result};
 
     const PTX: &str = include_str!(concat!(env!("OUT_DIR"), "/update.ptx"));
@@ -41,12 +44,17 @@ mod cuda {
         Ok(s.as_cuda_slice::<f32>()?.slice(range(l)?))
     }
 
-    /// For an in-place launch of `kernel(n, dst, …)`: the stream, the kernel, `n` and `dst`.
+    /// For an in-place launch of `kernel(n, dst, …)` whose other tensor arguments have the
+    /// layouts `others`: the stream, the kernel, `n` and `dst`.
     pub(super) fn prepare<'a>(
         kernel: &str,
         dst: &'a mut CudaStorage,
         l: &Layout,
+        others: &[&Layout],
     ) -> Result<(Arc<CudaStream>, CudaFunction, u64, CudaViewMut<'a, f32>)> {
+        for o in others {
+            super::check_len(kernel, l.shape().elem_count(), o.shape().elem_count())?;
+        }
         let dev = dst.device().clone();
         let range = range(l)?;
         let n = range.len() as u64;
@@ -55,6 +63,14 @@ mod cuda {
             .into_cuda_function();
         let dst = dst.as_cuda_slice_mut::<f32>()?.slice_mut(range);
         Ok((dev.cuda_stream(), func, n, dst))
+    }
+
+    /// Launches a prepared kernel over `n` elements.
+    pub(super) fn launch(mut args: LaunchArgs<'_>, n: u64) -> Result<()> {
+        // SAFETY: every kernel of `update.cu` reads and writes the first `n` elements of each of
+        // its tensor arguments, which `prepare` checked are that long.
+        unsafe { args.launch(LaunchConfig::for_num_elems(n as u32)) }.w()?;
+        Ok(())
     }
 }
 
@@ -125,19 +141,13 @@ impl InplaceOp2 for Blend {
         s2: &candle_core::CudaStorage,
         l2: &Layout,
     ) -> Result<()> {
-        use candle_core::cuda::cudarc::driver::{LaunchConfig, PushKernelArg};
-        use candle_core::cuda::WrapErr;
-        let n = l1.shape().elem_count();
-        check_len(self.name(), n, l2.shape().elem_count())?;
-        let src = cuda::view(s2, l2)?;
-        let square = self.square as i32;
-        let (stream, func, n, mut dst) = cuda::prepare("pbtnas_blend", s1, l1)?;
+        use candle_core::cuda::cudarc::driver::PushKernelArg;
+        let (src, square) = (cuda::view(s2, l2)?, self.square as i32);
+        let (stream, func, n, mut dst) = cuda::prepare("pbtnas_blend", s1, l1, &[l2])?;
         let mut b = stream.launch_builder(&func);
         b.arg(&n).arg(&mut dst).arg(&src);
         b.arg(&self.keep).arg(&self.take).arg(&square);
-        // SAFETY: the kernel reads and writes the first `n` elements of `dst` and `src`.
-        unsafe { b.launch(LaunchConfig::for_num_elems(n as u32)) }.w()?;
-        Ok(())
+        cuda::launch(b, n)
     }
 }
 
@@ -190,22 +200,14 @@ impl InplaceOp3 for AdamStep {
         s3: &candle_core::CudaStorage,
         l3: &Layout,
     ) -> Result<()> {
-        use candle_core::cuda::cudarc::driver::{LaunchConfig, PushKernelArg};
-        use candle_core::cuda::WrapErr;
-        let n = l1.shape().elem_count();
-        check_len(self.name(), n, l2.shape().elem_count())?;
-        check_len(self.name(), n, l3.shape().elem_count())?;
+        use candle_core::cuda::cudarc::driver::PushKernelArg;
         let (m, v) = (cuda::view(s2, l2)?, cuda::view(s3, l3)?);
-        let (stream, func, n, mut p) = cuda::prepare("pbtnas_adam_step", s1, l1)?;
+        let (stream, func, n, mut p) = cuda::prepare("pbtnas_adam_step", s1, l1, &[l2, l3])?;
         let mut b = stream.launch_builder(&func);
         b.arg(&n).arg(&mut p).arg(&m).arg(&v);
-        b.arg(&self.shrink)
-            .arg(&self.step)
-            .arg(&self.inv_sqrt_bc2)
-            .arg(&self.eps);
-        // SAFETY: the kernel reads and writes the first `n` elements of `p`, `m` and `v`.
-        unsafe { b.launch(LaunchConfig::for_num_elems(n as u32)) }.w()?;
-        Ok(())
+        b.arg(&self.shrink).arg(&self.step);
+        b.arg(&self.inv_sqrt_bc2).arg(&self.eps);
+        cuda::launch(b, n)
     }
 }
 

@@ -2,6 +2,7 @@
 //! the batch, Adam(0, 0.9, eps 1e-4, lr 2e-4), an EMA of G's parameters (0.999) after every G
 //! step, fitness from the EMA generator. The EMA generator is the member's copy-as-is shadow.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use candle_core::{Device, Tensor, Var};
 use pbtnas_data::{ImageSet, Prefetcher};
 use pbtnas_genome::{Genome, SearchSpace};
 use pbtnas_metrics::StatsAccumulator;
+use pbtnas_nn::ops::soft_update;
 use pbtnas_nn::{Adam, AdamConfig, MemberState, Params, PhaseTimer, WeightMap};
 use pbtnas_orchestrator::{Evaluation, Metrics, StepContext, Task};
 use rand::SeedableRng;
@@ -102,7 +104,8 @@ pub struct Member {
     disc: Discriminator,
     opt_g: Adam,
     opt_d: Adam,
-    ema: WeightMap,
+    /// The EMA of G's trainable tensors, updated in place (copies, never G's own storage).
+    ema: BTreeMap<String, Var>,
     iters: u64,
 }
 
@@ -125,6 +128,14 @@ pub struct GanTask {
     device: Device,
     /// D iterations per PBT step.
     iters: usize,
+}
+
+/// Copies of a member's EMA tensors (the live ones change in place at every G step).
+fn shadows(m: &Member) -> Result<WeightMap> {
+    m.ema
+        .iter()
+        .map(|(n, v)| Ok((n.clone(), v.as_tensor().detach().copy()?)))
+        .collect()
 }
 
 fn is_buffer(name: &str) -> bool {
@@ -222,10 +233,11 @@ impl GanTask {
         let opt_g = Adam::new(split("gen."), self.cfg.adam);
         let opt_d = Adam::new(split("disc."), self.cfg.adam);
         let ema = params
-            .weights()?
+            .vars()
             .into_iter()
             .filter(|(n, _)| n.starts_with("gen.") && !is_buffer(n))
-            .collect();
+            .map(|(n, v)| Ok((n, Var::from_tensor(&v.as_tensor().detach())?)))
+            .collect::<Result<_>>()?;
         Ok(Member {
             params,
             genome: genome.clone(),
@@ -308,7 +320,7 @@ impl GanTask {
     fn ema_images(&self, m: &Member, z: &Tensor) -> Result<Tensor> {
         let mut w = m.params.weights()?;
         w.retain(|n, _| n.starts_with("gen."));
-        w.extend(m.ema.clone());
+        w.extend(shadows(m)?);
         let p = Params::from_weights(&w, 0, &self.device)?;
         let g = Generator::new(&self.space, &m.genome, self.geo, &p, self.gen_options())?;
         g.forward(z, false, 0)
@@ -346,7 +358,7 @@ impl Task for GanTask {
         m.params.check_matches(&state.weights)?;
         for (name, t) in std::mem::take(&mut state.shadows) {
             if m.ema.contains_key(&name) {
-                m.ema.insert(name, t);
+                m.ema.insert(name, Var::from_tensor(&t.detach())?);
             }
         }
         let vars = |prefix: &str| {
@@ -375,7 +387,7 @@ impl Task for GanTask {
     fn save(&self, m: &Member) -> Result<MemberState> {
         Ok(MemberState {
             weights: m.params.weights()?,
-            shadows: m.ema.clone(),
+            shadows: shadows(m)?,
             optimizers: [
                 ("gen".to_string(), m.opt_g.state()?),
                 ("disc".to_string(), m.opt_d.state()?),
@@ -441,9 +453,7 @@ impl Task for GanTask {
                 prof.mark("g_adam")?;
                 g_last = Some(g_loss.detach());
                 for (name, var) in &g_params {
-                    let e = &m.ema[name];
-                    let updated = ((e * c.ema)? + (var.as_tensor().detach() * (1.0 - c.ema))?)?;
-                    m.ema.insert(name.clone(), updated);
+                    soft_update(&m.ema[name], var.as_tensor(), 1.0 - c.ema)?;
                 }
                 prof.mark("ema")?;
             }

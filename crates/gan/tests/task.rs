@@ -58,6 +58,15 @@ fn a_member_trains_evaluates_and_round_trips() {
         assert_eq!(d(t, &again.weights[n]), 0.0, "{n}");
     }
     assert_eq!(state.shadows.len(), again.shadows.len());
+    // The EMA changes in place, so a saved state must hold copies: training on, both the member
+    // and one loaded from the state, leaves the state as it was.
+    let values = |t: &candle_core::Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    let snapshot = values(&state.shadows[name]);
+    let mut loaded = task.load(&genome, state.clone()).unwrap();
+    task.train_step(&mut m, &ctx).unwrap();
+    task.train_step(&mut loaded, &ctx).unwrap();
+    assert_eq!(values(&state.shadows[name]), snapshot);
+    assert_ne!(values(&task.save(&m).unwrap().shadows[name]), snapshot);
 }
 
 fn tempfile_dir() -> std::path::PathBuf {

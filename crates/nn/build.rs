@@ -9,7 +9,7 @@ fn main() {
     let nvcc = std::env::var("NVCC").unwrap_or_else(|_| "nvcc".into());
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     println!("cargo::rerun-if-env-changed=NVCC");
-    for name in ["update"] {
+    for name in ["update", "resample", "batch_norm"] {
         let src = format!("src/ops/{name}.cu");
         println!("cargo::rerun-if-changed={src}");
         let status = std::process::Command::new(&nvcc)

@@ -51,16 +51,6 @@ pub(crate) fn f32_slice<'a>(s: &'a CpuStorage, l: &Layout) -> Result<&'a [f32]> 
     }
 }
 
-/// Runs `f` on the f32 data of a CPU tensor without copying it (copies only if not contiguous).
-pub(crate) fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
-    let t = t.contiguous()?;
-    let (storage, layout) = t.storage_and_layout();
-    match &*storage {
-        candle_core::Storage::Cpu(cpu) => f(f32_slice(cpu, layout)?),
-        _ => bail!("fast CPU op on a non-CPU tensor"),
-    }
-}
-
 fn dims4(l: &Layout, what: &str) -> Result<(usize, usize, usize, usize)> {
     match l.shape().dims() {
         &[a, b, c, d] => Ok((a, b, c, d)),

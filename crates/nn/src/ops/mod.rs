@@ -1,10 +1,11 @@
-//! Fast CPU training ops as candle custom ops with backward passes: convolution, transposed
+//! Fast training ops as candle custom ops with backward passes: convolution, transposed
 //! convolution (GEMM + im2col/col2im, none for 1×1; Winograd F(2×2, 3×3) for wide 3×3 stride-1
-//! ones), fused batch norm, and a channel bias add, ReLU, bias + ReLU and conv + bias + ReLU with
-//! one-pass gradients; ×2 upsampling; in-place Adam and soft-update kernels. Each public function takes the same arguments on every device; on CPU
-//! in f32 it runs these kernels, elsewhere candle's own, except the convolutions, which run on
-//! cuDNN's forward and backward convolutions on CUDA in builds with `cudnn`.
-//! Threads: rayon's global pool (`RAYON_NUM_THREADS`, default: all cores).
+//! ones), batch norm, a channel bias add, ReLU, bias + ReLU and conv + bias + ReLU with one-pass
+//! gradients, ×2 upsampling, and in-place Adam and soft-update kernels. Each public function takes
+//! the same arguments on every device. In f32 on the CPU it runs these kernels; on CUDA in `cuda`
+//! builds the batch norm, upsampling and update kernels run as CUDA kernels (`*.cu`, tested on the
+//! CPU by `cuda_emu.rs`) and, with `cudnn`, the convolutions on cuDNN; everything else runs
+//! candle's own ops. Threads: rayon's global pool (`RAYON_NUM_THREADS`, default: all cores).
 
 mod batch_norm;
 mod channel;
@@ -12,6 +13,9 @@ mod conv;
 mod conv_core;
 #[cfg(feature = "cudnn")]
 mod conv_cudnn;
+mod cuda;
+#[cfg(test)]
+mod cuda_emu;
 mod fused;
 mod im2col;
 mod release;

@@ -1,15 +1,21 @@
 //! ×2 upsampling of `(N, C, H, W)`, nearest or bilinear with PyTorch's `align_corners=False`
-//! weights (¼, ¾, edges replicated), as one CPU op with its backward. Composed from candle ops
-//! it stores about seven intermediate tensors per bilinear call; this stores none.
+//! weights (¼, ¾, edges replicated), as one op with its backward, on the CPU and on CUDA
+//! (`resample.cu`, `cuda` builds). Composed from candle ops it stores about seven intermediate
+//! tensors per bilinear call and takes about a dozen kernels each way; this stores none.
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use super::conv::f32_slice;
+#[cfg(feature = "cuda")]
+use super::cuda;
+use super::cuda::own_kernels;
+#[cfg(feature = "cuda")]
+use candle_core::backend::BackendStorage;
 
 /// `(N, C, H, W)` → `(N, C, 2H, 2W)`, bilinear (`align_corners=False`) or nearest.
 pub fn upsample2x(x: &Tensor, bilinear: bool) -> Result<Tensor> {
-    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
+    if own_kernels(x) {
         return x.contiguous()?.apply_op1(Upsample2x { bilinear });
     }
     let (_, _, h, w) = x.dims4()?;
@@ -98,6 +104,17 @@ impl CustomOp1 for Upsample2x {
         Ok((CpuStorage::F32(y), Shape::from((n, c, 2 * h, 2 * w))))
     }
 
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s: &candle_core::CudaStorage,
+        l: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        let (n, c, h, w) = l.shape().dims4()?;
+        let y = launch(s, l, n * c, h, w, self.bilinear, false)?;
+        Ok((y, Shape::from((n, c, 2 * h, 2 * w))))
+    }
+
     fn bwd(&self, x: &Tensor, _y: &Tensor, gy: &Tensor) -> Result<Option<Tensor>> {
         let (_, _, h, w) = x.dims4()?;
         Ok(Some(gy.contiguous()?.apply_op1_no_bwd(
@@ -147,4 +164,56 @@ impl CustomOp1 for Upsample2xGrad {
         }
         Ok((CpuStorage::F32(gx), Shape::from((n, c, h, w))))
     }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s: &candle_core::CudaStorage,
+        l: &Layout,
+    ) -> Result<(candle_core::CudaStorage, Shape)> {
+        let (n, c, _, _) = l.shape().dims4()?;
+        let (h, w) = (self.h, self.w);
+        let gx = launch(s, l, n * c, h, w, self.bilinear, true)?;
+        Ok((gx, Shape::from((n, c, h, w))))
+    }
+}
+
+/// The upsampling (or, with `grad`, its adjoint) of `planes` planes of `h × w` on CUDA: one
+/// thread per output element.
+#[cfg(feature = "cuda")]
+fn launch(
+    s: &candle_core::CudaStorage,
+    l: &Layout,
+    planes: usize,
+    h: usize,
+    w: usize,
+    bilinear: bool,
+    grad: bool,
+) -> Result<candle_core::CudaStorage> {
+    use candle_core::cuda::cudarc::driver::PushKernelArg;
+    let (small, big) = (planes * h * w, 4 * planes * h * w);
+    let (kernel, inputs, total) = match grad {
+        false => ("pbtnas_upsample2x", small, big),
+        true => ("pbtnas_upsample2x_grad", big, small),
+    };
+    let dev = s.device().clone();
+    let func = cuda::function(&dev, "resample", kernel)?;
+    let x = cuda::view(s, l)?;
+    if x.len() != inputs {
+        candle_core::bail!("{kernel}: {} input elements, expected {inputs}", x.len());
+    }
+    // SAFETY: one thread per element writes it.
+    let mut out = unsafe { cuda::output(&dev, total)? };
+    let (t64, h64, w64, bl) = (total as u64, h as u64, w as u64, bilinear as i32);
+    let stream = dev.cuda_stream();
+    let mut b = stream.launch_builder(&func);
+    b.arg(&t64)
+        .arg(&h64)
+        .arg(&w64)
+        .arg(&bl)
+        .arg(&x)
+        .arg(&mut out);
+    // SAFETY: out holds `total` elements and x the matching number (checked above).
+    unsafe { cuda::launch(b, cuda::blocks_for(total), cuda::BLOCK)? };
+    Ok(candle_core::CudaStorage::wrap_cuda_slice(out, dev))
 }

@@ -6,72 +6,20 @@
 use candle_core::{CpuStorage, InplaceOp2, InplaceOp3, Layout, Result, Tensor, Var};
 use rayon::prelude::*;
 
+#[cfg(feature = "cuda")]
+use super::cuda;
+#[cfg(feature = "cuda")]
+use candle_core::backend::BackendStorage;
+
 use super::conv::f32_slice;
+use super::cuda::own_kernels;
 
 /// Elements per parallel task; smaller tensors run on the calling thread.
 const CHUNK: usize = 1 << 15;
 
 /// Whether `t` can be updated in place by these kernels.
 pub(crate) fn in_place_ok(t: &Tensor) -> bool {
-    let device = t.device();
-    (device.is_cpu() || (cfg!(feature = "cuda") && device.is_cuda()))
-        && t.dtype() == candle_core::DType::F32
-        && t.is_contiguous()
-}
-
-#[cfg(feature = "cuda")]
-mod cuda {
-    //! Launches of the kernels in `update.cu`.
-    use std::sync::Arc;
-
-    use candle_core::backend::BackendStorage;
-    use candle_core::cuda::cudarc::driver::{
-        CudaFunction, CudaStream, CudaView, CudaViewMut, LaunchArgs, LaunchConfig,
-    };
-    use candle_core::cuda::WrapErr;
-    use candle_core::{CudaStorage, Layout, Result};
-
-    const PTX: &str = include_str!(concat!(env!("OUT_DIR"), "/update.ptx"));
-
-    fn range(l: &Layout) -> Result<std::ops::Range<usize>> {
-        match l.contiguous_offsets() {
-            Some((a, b)) => Ok(a..b),
-            None => candle_core::bail!("in-place update needs a contiguous f32 tensor"),
-        }
-    }
-
-    pub(super) fn view<'a>(s: &'a CudaStorage, l: &Layout) -> Result<CudaView<'a, f32>> {
-        Ok(s.as_cuda_slice::<f32>()?.slice(range(l)?))
-    }
-
-    /// For an in-place launch of `kernel(n, dst, …)` whose other tensor arguments have the
-    /// layouts `others`: the stream, the kernel, `n` and `dst`.
-    pub(super) fn prepare<'a>(
-        kernel: &str,
-        dst: &'a mut CudaStorage,
-        l: &Layout,
-        others: &[&Layout],
-    ) -> Result<(Arc<CudaStream>, CudaFunction, u64, CudaViewMut<'a, f32>)> {
-        for o in others {
-            super::check_len(kernel, l.shape().elem_count(), o.shape().elem_count())?;
-        }
-        let dev = dst.device().clone();
-        let range = range(l)?;
-        let n = range.len() as u64;
-        let func = dev
-            .get_or_load_custom_func(kernel, "pbtnas_update", PTX)?
-            .into_cuda_function();
-        let dst = dst.as_cuda_slice_mut::<f32>()?.slice_mut(range);
-        Ok((dev.cuda_stream(), func, n, dst))
-    }
-
-    /// Launches a prepared kernel over `n` elements.
-    pub(super) fn launch(mut args: LaunchArgs<'_>, n: u64) -> Result<()> {
-        // SAFETY: every kernel of `update.cu` reads and writes the first `n` elements of each of
-        // its tensor arguments, which `prepare` checked are that long.
-        unsafe { args.launch(LaunchConfig::for_num_elems(n as u32)) }.w()?;
-        Ok(())
-    }
+    own_kernels(t) && t.is_contiguous()
 }
 
 fn f32_slice_mut<'a>(s: &'a mut CpuStorage, l: &Layout) -> Result<&'a mut [f32]> {
@@ -142,12 +90,21 @@ impl InplaceOp2 for Blend {
         l2: &Layout,
     ) -> Result<()> {
         use candle_core::cuda::cudarc::driver::PushKernelArg;
-        let (src, square) = (cuda::view(s2, l2)?, self.square as i32);
-        let (stream, func, n, mut dst) = cuda::prepare("pbtnas_blend", s1, l1, &[l2])?;
+        check_len(
+            self.name(),
+            l1.shape().elem_count(),
+            l2.shape().elem_count(),
+        )?;
+        let (dev, n) = (s1.device().clone(), l1.shape().elem_count());
+        let func = cuda::function(&dev, "update", "pbtnas_blend")?;
+        let (src, square, len) = (cuda::view(s2, l2)?, self.square as i32, n as u64);
+        let mut dst = cuda::view_mut(s1, l1)?;
+        let stream = dev.cuda_stream();
         let mut b = stream.launch_builder(&func);
-        b.arg(&n).arg(&mut dst).arg(&src);
+        b.arg(&len).arg(&mut dst).arg(&src);
         b.arg(&self.keep).arg(&self.take).arg(&square);
-        cuda::launch(b, n)
+        // SAFETY: both tensors hold `n` elements (checked above); the kernel touches those.
+        unsafe { cuda::launch(b, cuda::blocks_for(n), cuda::BLOCK) }
     }
 }
 
@@ -201,13 +158,20 @@ impl InplaceOp3 for AdamStep {
         l3: &Layout,
     ) -> Result<()> {
         use candle_core::cuda::cudarc::driver::PushKernelArg;
-        let (m, v) = (cuda::view(s2, l2)?, cuda::view(s3, l3)?);
-        let (stream, func, n, mut p) = cuda::prepare("pbtnas_adam_step", s1, l1, &[l2, l3])?;
+        let n = l1.shape().elem_count();
+        check_len(self.name(), n, l2.shape().elem_count())?;
+        check_len(self.name(), n, l3.shape().elem_count())?;
+        let dev = s1.device().clone();
+        let func = cuda::function(&dev, "update", "pbtnas_adam_step")?;
+        let (m, v, len) = (cuda::view(s2, l2)?, cuda::view(s3, l3)?, n as u64);
+        let mut p = cuda::view_mut(s1, l1)?;
+        let stream = dev.cuda_stream();
         let mut b = stream.launch_builder(&func);
-        b.arg(&n).arg(&mut p).arg(&m).arg(&v);
+        b.arg(&len).arg(&mut p).arg(&m).arg(&v);
         b.arg(&self.shrink).arg(&self.step);
         b.arg(&self.inv_sqrt_bc2).arg(&self.eps);
-        cuda::launch(b, n)
+        // SAFETY: the three tensors hold `n` elements (checked above); the kernel touches those.
+        unsafe { cuda::launch(b, cuda::blocks_for(n), cuda::BLOCK) }
     }
 }
 

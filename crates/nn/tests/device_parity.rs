@@ -161,6 +161,16 @@ fn cases() -> Vec<Case> {
             vec![randn(&[4, 6, 5, 5]), randn(&[6]), randn(&[6])],
         ),
         (
+            "batch norm train, more elements per channel than a CUDA block has threads",
+            Box::new(|t: &[Tensor]| Ok(batch_norm_train(&t[0], &t[1], &t[2], 1e-5)?.0)),
+            vec![randn(&[8, 3, 9, 9]), randn(&[3]), randn(&[3])],
+        ),
+        (
+            "batch norm train, 2-D input",
+            Box::new(|t: &[Tensor]| Ok(batch_norm_train(&t[0], &t[1], &t[2], 1e-5)?.0)),
+            vec![randn(&[16, 5]), randn(&[5]), randn(&[5])],
+        ),
+        (
             "layer norm",
             Box::new(|t: &[Tensor]| layer_norm(&t[0], &t[1], &t[2], 1e-5)),
             vec![randn(&[8, 50]), randn(&[50]), randn(&[50])],

@@ -5,7 +5,7 @@ use candle_core::{Result, Tensor, Var, D};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::ops::batch_norm_train;
+use crate::ops::{batch_norm_train, own_kernels, soft_update};
 
 /// Batch norm over channel dim 1 with PyTorch's semantics: in training, batch statistics, and the
 /// running mean / unbiased variance (variables) move by `momentum`; in eval, the running ones.
@@ -27,10 +27,8 @@ pub fn batch_norm(
         let (y, mean, var) = batch_norm_train(x, gamma, beta, eps)?;
         let n = (x.elem_count() / c) as f64;
         let unbiased = (var * (n / (n - 1.0).max(1.0)))?;
-        let rm = ((running_mean.detach() * (1.0 - momentum))? + (mean * momentum)?)?;
-        let rv = ((running_var.detach() * (1.0 - momentum))? + (unbiased * momentum)?)?;
-        Var::from_tensor(running_mean)?.set(&rm)?;
-        Var::from_tensor(running_var)?.set(&rv)?;
+        soft_update(&Var::from_tensor(running_mean)?, &mean, momentum)?;
+        soft_update(&Var::from_tensor(running_var)?, &unbiased, momentum)?;
         return Ok(y);
     }
     let scale = (gamma / (running_var.detach() + eps)?.sqrt()?)?;
@@ -54,8 +52,22 @@ pub fn dropout(x: &Tensor, p: f64, seed: u64) -> Result<Tensor> {
 }
 
 /// Layer normalisation over the last dimension with affine `gamma`, `beta`, differentiable
-/// (candle 0.11's fused `layer_norm` has no backward; this composes ops that have one).
+/// (candle 0.11's fused `layer_norm` has no backward). Where the crate's kernels run (f32 on the
+/// CPU, on CUDA in `cuda` builds) the normalisation is batch norm's kernels with every row a
+/// channel of its own (rows of `x` as `(1, rows, d)`), then the affine map; elsewhere composed ops.
 pub fn layer_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -> Result<Tensor> {
+    let d = x.dim(D::Minus1)?;
+    if own_kernels(x) && d > 0 {
+        let rows = x.elem_count() / d;
+        let one = Tensor::ones(rows, x.dtype(), x.device())?;
+        let zero = Tensor::zeros(rows, x.dtype(), x.device())?;
+        let (xhat, _, _) =
+            batch_norm_train(&x.contiguous()?.reshape((1, rows, d))?, &one, &zero, eps)?;
+        return xhat
+            .reshape(x.shape())?
+            .broadcast_mul(gamma)?
+            .broadcast_add(beta);
+    }
     let mean = x.mean_keepdim(D::Minus1)?;
     let xc = x.broadcast_sub(&mean)?;
     let var = xc.sqr()?.mean_keepdim(D::Minus1)?;

@@ -2,10 +2,10 @@
 // file as C++ after this header. Blocks run one after another; a block's threads run as OS
 // threads, so `__syncthreads()` is a barrier and a `__shared__` array, made `static`, is shared
 // by the block's threads. Enough for kernels that use only what is defined here.
-#include <atomic>
-#include <barrier>
 #include <cmath>
+#include <condition_variable>
 #include <cstddef>
+#include <mutex>
 #include <thread>
 #include <type_traits>
 #include <utility>
@@ -15,9 +15,32 @@ struct dim3 {
   unsigned x = 1, y = 1, z = 1;
 };
 
-inline thread_local dim3 threadIdx, blockIdx;
-inline dim3 blockDim, gridDim;
-inline std::barrier<> *emu_block_barrier = nullptr;
+// Internal linkage, not `inline`: g++ makes inline variables unique across the whole process, so
+// every kernel library loaded at once (tests run in parallel) would share one launch's state.
+static thread_local dim3 threadIdx, blockIdx;
+static dim3 blockDim, gridDim;
+
+// A barrier of a block's threads.
+struct EmuBarrier {
+  explicit EmuBarrier(unsigned n) : threads(n) {}
+  void arrive_and_wait() {
+    std::unique_lock<std::mutex> lock(mutex);
+    unsigned long long phase = generation;
+    if (++arrived == threads) {
+      arrived = 0;
+      ++generation;
+      all_arrived.notify_all();
+    } else {
+      all_arrived.wait(lock, [&] { return generation != phase; });
+    }
+  }
+  unsigned threads, arrived = 0;
+  unsigned long long generation = 0;
+  std::mutex mutex;
+  std::condition_variable all_arrived;
+};
+
+static EmuBarrier *emu_block_barrier = nullptr;
 
 #define __global__
 #define __device__
@@ -42,7 +65,7 @@ void emu_launch(void (*kernel)(A...), const unsigned *grid, const unsigned *bloc
   for (unsigned bz = 0; bz < grid[2]; ++bz)
     for (unsigned by = 0; by < grid[1]; ++by)
       for (unsigned bx = 0; bx < grid[0]; ++bx) {
-        std::barrier<> barrier(threads);
+        EmuBarrier barrier(threads);
         emu_block_barrier = &barrier;
         std::vector<std::jthread> pool;
         for (unsigned t = 0; t < threads; ++t)

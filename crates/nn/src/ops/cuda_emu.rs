@@ -41,8 +41,8 @@ impl Kernels {
         );
         for k in kernels {
             src += &format!(
-                "extern \"C\" void emu_{k}(const unsigned *g, const unsigned *b, void **p) \
-                 {{ emu_launch({k}, g, b, p); }}\n"
+                "extern \"C\" __attribute__((visibility(\"default\"))) void emu_{k}(\
+                 const unsigned *g, const unsigned *b, void **p) {{ emu_launch({k}, g, b, p); }}\n"
             );
         }
         let (cpp, lib) = (
@@ -51,7 +51,10 @@ impl Kernels {
         );
         std::fs::write(&cpp, src).unwrap();
         let out = std::process::Command::new("g++")
-            .args(["-std=c++20", "-O2", "-shared", "-fPIC", "-pthread", "-o"])
+            // Nothing but the launchers is exported, so the libraries loaded at once share no
+            // symbol (tests run in parallel).
+            .args(["-std=c++20", "-O2", "-shared", "-fPIC", "-pthread"])
+            .args(["-fvisibility=hidden", "-fno-gnu-unique", "-o"])
             .arg(&lib)
             .arg(&cpp)
             .output()

@@ -39,7 +39,7 @@ pub fn run(run_dir: &Path, opts: &EvalOptions) -> Result<()> {
         .max_by(|a, b| a.fitness.partial_cmp(&b.fitness).expect("finite"))
         .context("the run has no evaluated member with a checkpoint yet")?;
     let device = pbtnas_nn::parse_device(&opts.device)?;
-    let space = SearchSpace::from_file(&run_dir.join(layout::SPACE))?;
+    let space = SearchSpace::from_file(run_dir.join(layout::SPACE))?;
     let ckpts = Checkpoints::open(cfg.checkpoints.location.as_deref(), run_dir)?;
     let sha = best.ckpt.as_deref().expect("filtered");
     let (state, _) = pbtnas_nn::checkpoint::decode(&ckpts.get(sha)?, &device)?;

@@ -236,10 +236,9 @@ fn killed_workers_change_nothing(store: Option<&str>, disrupt: impl FnOnce()) {
         if workers.is_empty() {
             break;
         }
-        let victim = rng.random_range(0..workers.len());
-        workers[victim].kill().unwrap(); // SIGKILL
-        workers[victim].wait().unwrap();
-        workers.remove(victim);
+        let mut victim = workers.remove(rng.random_range(0..workers.len()));
+        victim.kill().unwrap(); // SIGKILL
+        victim.wait().unwrap();
         kills += 1;
         workers.push(spawn(&["worker", d], store));
     }

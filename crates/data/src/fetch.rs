@@ -213,7 +213,7 @@ fn content_length(url: &str) -> Option<u64> {
                 .map(|v| v.trim().to_string())
         })
         .filter_map(|v| v.parse().ok())
-        .last()
+        .next_back()
 }
 
 /// `curl` downloading `url` to `file`, with a progress bar (bytes, rate, ETA) on a terminal.

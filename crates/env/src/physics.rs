@@ -52,9 +52,9 @@ fn solve<const N: usize>(m: [[f64; N]; N], b: [f64; N]) -> [f64; N] {
     let mut x = b;
     for i in 0..N {
         for j in i + 1..N {
-            let f = a[j][i] / a[i][i];
-            for k in i..N {
-                a[j][k] -= f * a[i][k];
+            let (f, ai) = (a[j][i] / a[i][i], a[i]);
+            for (ajk, aik) in a[j][i..].iter_mut().zip(&ai[i..]) {
+                *ajk -= f * aik;
             }
             x[j] -= f * x[i];
         }

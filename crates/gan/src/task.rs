@@ -357,8 +357,8 @@ impl Task for GanTask {
         )?;
         m.params.check_matches(&state.weights)?;
         for (name, t) in std::mem::take(&mut state.shadows) {
-            if m.ema.contains_key(&name) {
-                m.ema.insert(name, Var::from_tensor(&t.detach())?);
+            if let Some(shadow) = m.ema.get_mut(&name) {
+                *shadow = Var::from_tensor(&t.detach())?;
             }
         }
         let vars = |prefix: &str| {

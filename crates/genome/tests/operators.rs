@@ -69,9 +69,9 @@ fn mixing_takes_each_donor_gene_with_probability_p_even_when_equal() {
     let mut per_gene = [0usize; 5];
     for _ in 0..trials {
         let (child, replaced) = ops::mix(&parent, &donor, 0.25, &mut rng).unwrap();
-        for g in 0..5 {
+        for (g, count) in per_gene.iter_mut().enumerate() {
             let took = replaced.contains(&g);
-            per_gene[g] += took as usize;
+            *count += took as usize;
             assert_eq!(
                 child.genes[g],
                 if took {

@@ -98,9 +98,9 @@ impl CustomOp1 for AvgPool3 {
 fn pool_plane(img: &[f32], out: &mut [f32], h: usize, w: usize) {
     let mut rows = vec![0f32; h * w];
     for (src, dst) in img.chunks(w).zip(rows.chunks_mut(w)) {
-        for x in 0..w {
+        for (x, d) in dst.iter_mut().enumerate() {
             let (lo, hi) = (x.saturating_sub(1), (x + 2).min(w));
-            dst[x] = src[lo..hi].iter().sum::<f32>() / (hi - lo) as f32;
+            *d = src[lo..hi].iter().sum::<f32>() / (hi - lo) as f32;
         }
     }
     for y in 0..h {

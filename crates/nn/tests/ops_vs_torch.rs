@@ -145,7 +145,9 @@ fn winograd_convolutions_match_float64_convolutions() {
     // other dtypes take), forward and both gradients, for odd sizes, padding 0, 1, 2 and (1, 0),
     // and a 3×3 stride-1 transposed convolution.
     let dev = &Device::Cpu;
-    let cases: [(bool, [usize; 4], usize, usize, usize, Option<usize>); 5] = [
+    // (transposed, input shape, output channels, padding, stride, width padding)
+    type Case = (bool, [usize; 4], usize, usize, usize, Option<usize>);
+    let cases: [Case; 5] = [
         // 5 images: the weight gradient's GEMMs take groups of images, the last one short.
         (false, [5, 64, 5, 4], 64, 1, 1, None),
         (false, [1, 64, 6, 5], 65, 0, 1, None),

@@ -329,7 +329,7 @@ impl Task for RlTask {
             t_act += t1 - t0;
             t_env += t2 - t1;
             let learning = m.steps * c.action_repeat as u64 >= c.seed_frames;
-            if learning && m.steps % c.update_every == 0 {
+            if learning && m.steps.is_multiple_of(c.update_every) {
                 let batch = match &self.pool {
                     Some(pool) => {
                         let pool = pool.lock().expect("replay pool lock");

@@ -1,6 +1,8 @@
 //! `cartpole.xml` (one pole): cart mass 1 on a slider (±1.8, solreflimit .08 1, damping 5e-4),
 //! capsule pole of mass .1 from the hinge to 1 m (damping 2e-6), motor gear 10, RK4 at 0.01 s.
 
+use std::f64::consts::FRAC_PI_4;
+
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal, Uniform};
 
@@ -185,7 +187,8 @@ impl Task for Cartpole {
             ],
             camera: Camera {
                 pos: [0.0, -4.0, 1.0],
-                rot: quat_to_mat([0.7071067811865476, 0.7071067811865475, 0.0, 0.0]),
+                // A quarter turn about x: (cos π/4, sin π/4, 0, 0).
+                rot: quat_to_mat([FRAC_PI_4.cos(), FRAC_PI_4.sin(), 0.0, 0.0]),
                 fovy: 45.0,
             },
             light: [0.0, 0.0, 6.0],

@@ -51,14 +51,17 @@ pub(super) fn transform_weights(w: &[f32], cout: usize, cin: usize, flip: bool) 
                 }
             };
             // t = G g (4×3), then t Gᵀ (4×4).
-            let mut t = [[0f32; 3]; 4];
-            for c in 0..3 {
-                let (a, b, d) = (g(0, c), g(1, c), g(2, c));
-                t[0][c] = a;
-                t[1][c] = 0.5 * (a + b + d);
-                t[2][c] = 0.5 * (a - b + d);
-                t[3][c] = d;
-            }
+            let (a, b, d) = (
+                [0, 1, 2].map(|c| g(0, c)),
+                [0, 1, 2].map(|c| g(1, c)),
+                [0, 1, 2].map(|c| g(2, c)),
+            );
+            let t = [
+                a,
+                [0, 1, 2].map(|c| 0.5 * (a[c] + b[c] + d[c])),
+                [0, 1, 2].map(|c| 0.5 * (a[c] - b[c] + d[c])),
+                d,
+            ];
             let (row, col) = if flip { (i, o) } else { (o, i) };
             for (r, tr) in t.iter().enumerate() {
                 let v = [

@@ -92,7 +92,8 @@ fn main() -> anyhow::Result<()> {
         .map(|(_, v)| v.elem_count())
         .sum();
     let mut line = serde_json::json!({
-        "framework": "candle", "device": pbtnas_nn::device_name(&device), "batch": batch,
+        "framework": "candle", "device": pbtnas_nn::device_name(&device),
+        "candle_ops": pbtnas_nn::ops::candle_ops().iter().map(|g| g.name()).collect::<Vec<_>>(), "batch": batch,
         "size": size, "hidden": hidden, "iters": iters,
         "ms_per_update": (ms * 1000.0).round() / 1000.0, "params": params,
     });

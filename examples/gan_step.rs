@@ -40,7 +40,8 @@ fn main() -> anyhow::Result<()> {
             .sum())
     };
     let mut line = serde_json::json!({
-        "framework": "candle", "device": pbtnas_nn::device_name(&device), "geometry": geometry,
+        "framework": "candle", "device": pbtnas_nn::device_name(&device),
+        "candle_ops": pbtnas_nn::ops::candle_ops().iter().map(|g| g.name()).collect::<Vec<_>>(), "geometry": geometry,
         "batch": batch, "n_critic": n_critic, "iters": iters, "ms_per_iter": (ms * 1000.0).round() / 1000.0,
         "params_g": count("gen.")?, "params_d": count("disc.")?,
     });

@@ -10,9 +10,12 @@
 #                                its own time limit. Prints the device; runs the CUDA-against-CPU
 #                                tests; times a GanHard iteration at the paper's CIFAR batch and a
 #                                DrQ-v2 update at batch 256 in candle and in PyTorch side by side,
-#                                then again with per-phase timings; runs two GAN members at once on the GPU (the paper's two members
-#                                per GPU); one PBT step of a paper config with a tiny budget; the
-#                                STL-size GAN iteration last. Everything goes to
+#                                then again with per-phase timings, then on candle's own ops in
+#                                place of pbtnas's kernels (PBTNAS_CANDLE_OPS; the stages after it
+#                                keep candle's ops if pbtnas's kernels failed); runs two GAN
+#                                members at once on the GPU (the paper's two members per GPU); one
+#                                PBT step of a paper config with a tiny budget; the STL-size GAN
+#                                iteration last. Everything goes to
 #                                ${OUT:-gpu-check-out}/gpu-check.txt as it happens.
 # `run` on a machine without a GPU (CHECK_DEVICE=cpu, no nvidia-smi needed) runs the same stages
 # on the CPU at toy sizes: the test of this script itself (tests/gpu_check.rs).
@@ -34,6 +37,8 @@ for l in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["test"]:
         print(m["package_id"].split("#")[0].rsplit("/", 1)[-1] + "-" + m["target"]["name"] + " " + m["executable"])')
   rm -rf "$bundle" && mkdir -p "$bundle/tests"
+  # Which source the binaries are: a bundle outlives its commit (git-ignored).
+  echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' with uncommitted changes'), built $(date -u +%Y-%m-%dT%H:%MZ)" >"$bundle/COMMIT"
   cp target/release/pbtnas target/release/examples/gan_step target/release/examples/drq_update "$bundle/"
   while read -r name exe; do cp "$exe" "$bundle/tests/$name"; done <<<"$tests"
   strip "$bundle"/pbtnas "$bundle"/gan_step "$bundle"/drq_update "$bundle"/tests/*
@@ -48,8 +53,12 @@ for l in sys.stdin:
 with_peak_memory() {
   local limit=$1
   shift
+  # Named by the words before the first option, without directories.
+  local words=() w label
+  for w; do [[ $w == -* ]] && break; words+=("${w##*/}"); done
+  label="${words[*]}"
   if [ "$device" = cpu ]; then
-    timeout "$limit" "$@" || { failed+=("$(basename "$1") ${2:-}"); return 1; }
+    timeout "$limit" "$@" || { failed+=("$label"); return 1; }
     return 0
   fi
   local log
@@ -63,7 +72,7 @@ with_peak_memory() {
   echo "  peak GPU memory used: $(sort -n "$log" | tail -1) MiB"
   rm -f "$log"
   [ $rc = 124 ] && echo "  (stopped at its time limit of $limit s)"
-  [ $rc = 0 ] || failed+=("$(basename "$1") ${2:-}")
+  [ $rc = 0 ] || failed+=("$label")
   return $rc
 }
 
@@ -75,6 +84,7 @@ run() {
   local t0=$SECONDS
   stage() { echo "== [$((SECONDS - t0)) s] $*"; }
   [ -f "$bundle/gpu-bundle.tar.xz" ] && tar -C "$bundle" -xJf "$bundle/gpu-bundle.tar.xz"
+  [ -f "$bundle/COMMIT" ] && echo "bundle: $(cat "$bundle/COMMIT")"
   # Sizes: the paper's on the GPU, toy ones for the CPU test of this script.
   local gan_iters=50 stl_iters=20 drq_iters=20 drq="--batch 256 --size 84 --hidden 1024"
   local cifar="--geometry cifar --batch 40" stl="--geometry stl --batch 128"
@@ -107,11 +117,12 @@ run() {
     echo "-- $(basename "$t")"
     timeout 90 "$t" cuda --test-threads 1 --nocapture 2>&1 |
       grep --line-buffered -E "CUDA matches|skipped|test result|panicked|FAILED|differs"
-    [ "${PIPESTATUS[0]}" = 0 ] || failed+=("$(basename "$t")")
+    [ "${PIPESTATUS[0]}" = 0 ] || failed+=("${t##*/}")
   done
 
   stage "one GanHard iteration (benchmark genome; D step + every 5th G step + EMA), CIFAR size, D batch 40"
-  with_peak_memory 90 "$bundle/gan_step" $cifar --iters $gan_iters --device "$device"
+  local own_kernels_ok=yes
+  with_peak_memory 90 "$bundle/gan_step" $cifar --iters $gan_iters --device "$device" || own_kernels_ok=no
   with_peak_memory 90 "$py" scripts/gan_torch.py $cifar --iters $gan_iters --device "$device"
 
   stage "one DrQ-v2 update (original networks, 84x84 frames, hidden 1024), batch 256"
@@ -125,6 +136,15 @@ run() {
   with_peak_memory 90 "$bundle/drq_update" $drq --iters $drq_iters --device "$device"
   with_peak_memory 90 "$py" scripts/drq_torch.py $drq --iters $drq_iters --device "$device"
   unset PBTNAS_PROFILE
+
+  stage "the same with candle's own ops instead of pbtnas's kernels (PBTNAS_CANDLE_OPS): all groups, then the convolutions only"
+  with_peak_memory 90 env PBTNAS_CANDLE_OPS=all "$bundle/gan_step" $cifar --iters $gan_iters --device "$device"
+  with_peak_memory 90 env PBTNAS_CANDLE_OPS=conv "$bundle/gan_step" $cifar --iters $gan_iters --device "$device"
+  with_peak_memory 90 env PBTNAS_CANDLE_OPS=all "$bundle/drq_update" $drq --iters $drq_iters --device "$device"
+  if [ $own_kernels_ok = no ]; then
+    echo "(the GAN iteration failed on pbtnas's kernels: the stages below run candle's own ops)"
+    export PBTNAS_CANDLE_OPS=all
+  fi
 
   stage "two GAN members at once on one device (the paper's CIFAR configs: members_per_gpu 2)"
   with_peak_memory 120 bash -c "\"$bundle/gan_step\" $cifar --iters $gan_iters --device $device &
@@ -140,7 +160,9 @@ run() {
   stage "one GanHard iteration, STL size, D batch 128"
   with_peak_memory 90 "$bundle/gan_step" $stl --iters $stl_iters --device "$device"
   with_peak_memory 90 "$py" scripts/gan_torch.py $stl --iters $stl_iters --device "$device"
-  stage "done; failed: ${failed[*]:-none}"
+  local list=none
+  ((${#failed[@]})) && list=$(printf '%s, ' "${failed[@]}") && list=${list%, }
+  stage "done; failed: $list"
 }
 
 case "${1:-}" in

@@ -267,7 +267,18 @@ fn main() {
 }
 
 fn real_main() -> Result<()> {
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    // A diagnostic setting (side-by-side timings, a way around a failing GPU kernel): checked
+    // before any work and said once.
+    let candle_ops = pbtnas_nn::ops::candle_ops_from_env()?;
+    if !candle_ops.is_empty() {
+        let names: Vec<_> = candle_ops.iter().map(|g| g.name()).collect();
+        eprintln!(
+            "PBTNAS_CANDLE_OPS: {} on candle's own ops",
+            names.join(", ")
+        );
+    }
+    match cli.command {
         Command::Run {
             config,
             run_dir,
@@ -358,7 +369,7 @@ fn real_main() -> Result<()> {
             } else {
                 if watch.is_some() {
                     // Clear the screen and go home, then redraw.
-                    print!("\x1b[2J\x1b[H{}\n", run_dir.display());
+                    println!("\x1b[2J\x1b[H{}", run_dir.display());
                 }
                 let steps = status::planned_steps(&run_dir);
                 print!("{}", status::table(&trials, complete, steps));

@@ -57,25 +57,34 @@ fn the_device_check_runs_every_stage_on_the_cpu() {
     assert!(run.status.success(), "{text}");
     // Stages in order, the last one reached.
     let stages: Vec<&str> = text.lines().filter(|l| l.starts_with("== [")).collect();
-    assert_eq!(stages.len(), 9, "{text}");
+    assert_eq!(stages.len(), 10, "{text}");
     // Nothing failed but, where this machine has no PyTorch, its side.
-    let failed = stages[8].split("done; failed: ").nth(1);
+    let failed = stages[9].split("done; failed: ").nth(1);
     let want = match torch {
         Some(_) => "none".to_string(),
         None => ["gan", "drq", "gan", "drq", "gan"]
-            .map(|s| format!("python3 scripts/{s}_torch.py"))
-            .join(" "),
+            .map(|s| format!("python3 {s}_torch.py"))
+            .join(", "),
     };
     assert_eq!(failed, Some(want.as_str()), "{text}");
-    // Candle's timers: CIFAR-like, profiled, two members at once, STL-like; DrQ-v2 updates, plain
-    // and profiled.
+    // Candle's timers: CIFAR-like, profiled, on candle's own ops (all groups, convolutions), two
+    // members at once, STL-like; DrQ-v2 updates, plain, profiled and on candle's own ops.
     let candle = json_lines(&text, "candle");
     let with = |key: &str| -> Vec<&serde_json::Value> {
         candle.iter().filter(|v| v[key].is_number()).collect()
     };
     let (gan, drq) = (with("ms_per_iter"), with("ms_per_update"));
-    assert_eq!((gan.len(), drq.len()), (5, 2), "{text}");
+    assert_eq!((gan.len(), drq.len()), (7, 3), "{text}");
     assert!(gan.iter().all(|v| v["device"] == "cpu"));
+    let all = serde_json::json!(["conv", "norm", "upsample", "update"]);
+    let ops: Vec<_> = gan.iter().chain(&drq).map(|v| &v["candle_ops"]).collect();
+    let none = &serde_json::json!([]);
+    let conv = &serde_json::json!(["conv"]);
+    assert_eq!(
+        ops,
+        [none, none, &all, conv, none, none, none, none, none, &all],
+        "{text}"
+    );
     // The profiled runs give their phases, which add up to at most the whole.
     for (line, total) in [(gan[1], "ms_per_iter"), (drq[1], "ms_per_update")] {
         let phases: Vec<f64> = line

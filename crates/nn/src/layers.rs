@@ -5,7 +5,7 @@ use candle_core::{Result, Tensor, Var, D};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::ops::{batch_norm_train, own_kernels, soft_update};
+use crate::ops::{batch_norm_train, own_kernels, soft_update, OpGroup};
 
 /// Batch norm over channel dim 1 with PyTorch's semantics: in training, batch statistics, and the
 /// running mean / unbiased variance (variables) move by `momentum`; in eval, the running ones.
@@ -57,7 +57,7 @@ pub fn dropout(x: &Tensor, p: f64, seed: u64) -> Result<Tensor> {
 /// channel of its own (rows of `x` as `(1, rows, d)`), then the affine map; elsewhere composed ops.
 pub fn layer_norm(x: &Tensor, gamma: &Tensor, beta: &Tensor, eps: f64) -> Result<Tensor> {
     let d = x.dim(D::Minus1)?;
-    if own_kernels(x) && d > 0 {
+    if own_kernels(x, OpGroup::Norm) && d > 0 {
         let rows = x.elem_count() / d;
         let one = Tensor::ones(rows, x.dtype(), x.device())?;
         let zero = Tensor::zeros(rows, x.dtype(), x.device())?;

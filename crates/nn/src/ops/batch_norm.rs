@@ -10,9 +10,9 @@ use candle_core::{
 use rayon::prelude::*;
 
 use super::conv::f32_slice;
-use super::cuda::own_kernels;
 #[cfg(feature = "cuda")]
 use super::cuda::{self, BLOCK, REDUCE_BLOCK};
+use super::cuda::{own_kernels, OpGroup};
 #[cfg(feature = "cuda")]
 use candle_core::backend::BackendStorage;
 
@@ -44,7 +44,7 @@ pub fn batch_norm_train(
     beta: &Tensor,
     eps: f64,
 ) -> Result<(Tensor, Tensor, Tensor)> {
-    if own_kernels(x) {
+    if own_kernels(x, OpGroup::Norm) {
         let x = x.contiguous()?;
         let stats = x.apply_op1_no_bwd(&ChannelStats)?;
         let (gamma, beta) = (gamma.contiguous()?, beta.contiguous()?);

@@ -7,6 +7,7 @@ use candle_core::{bail, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 
 use super::channel::{relu, ReluGrad};
 use super::conv_core::ConvShape;
+use super::cuda::{own_kernels, OpGroup};
 use super::im2col::Geometry;
 
 /// Stride, padding, dilation and groups of a convolution (PyTorch's meaning).
@@ -321,19 +322,11 @@ impl CustomOp2 for ConvOp {
     }
 }
 
-/// Whether the convolutions of `x` run as [`ConvOp`]: on the CPU in f32 (the GEMM kernels here)
-/// and, in builds with `cudnn`, on CUDA in f32 (cuDNN's forward, backward-data and
-/// backward-filter convolutions, groups included).
-fn own_kernels(x: &Tensor) -> bool {
-    x.dtype() == candle_core::DType::F32
-        && (x.device().is_cpu() || (cfg!(feature = "cudnn") && x.device().is_cuda()))
-}
-
 /// 2-d convolution, PyTorch semantics: x `(N, C, H, W)`, w `(O, C/groups, kh, kw)`. On CPU in f32
 /// it runs the GEMM kernels here, on CUDA with `cudnn` cuDNN's three convolutions; elsewhere
 /// candle's own convolution (whose gradients run through its transposed convolution).
 pub fn conv2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor> {
-    if own_kernels(x) {
+    if own_kernels(x, OpGroup::Conv) {
         x.contiguous()?.apply_op2(&w.contiguous()?, ConvOp::conv(p))
     } else {
         let (x, pad) = symmetric_padding(x, p)?;
@@ -345,7 +338,7 @@ pub fn conv2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor> {
 /// im2col, forward and for the weight gradient, and the input gradient is masked by `x > 0`.
 /// GanHard's cells rectify the input of every convolution.
 pub fn relu_conv2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor> {
-    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
+    if x.device().is_cpu() && own_kernels(x, OpGroup::Conv) {
         x.contiguous()?
             .apply_op2(&w.contiguous()?, ConvOp::relu_conv(p))
     } else {
@@ -367,7 +360,7 @@ fn symmetric_padding(x: &Tensor, p: ConvParams) -> Result<(Tensor, usize)> {
 /// `cudnn` cuDNN's; elsewhere candle's, which has no groups:
 /// depthwise ones are composed from candle ops there, other grouped ones run group by group.
 pub fn conv_transpose2d(x: &Tensor, w: &Tensor, p: ConvParams) -> Result<Tensor> {
-    if own_kernels(x) {
+    if own_kernels(x, OpGroup::Conv) {
         x.contiguous()?.apply_op2(
             &w.contiguous()?,
             ConvOp {

@@ -1,8 +1,96 @@
-//! Which tensors the crate's own kernels take, the launch shapes of its CUDA kernels (`*.cu` next
-//! to this file, compiled to PTX by `build.rs` in `cuda` builds; the CPU emulation tests in
-//! `cuda_emu.rs` use the same shapes), and, in `cuda` builds, their launching.
+//! Which tensors the crate's own kernels take (and which op groups are sent back to candle's ops,
+//! [`use_candle_ops`]), the launch shapes of its CUDA kernels (`*.cu` next to this file, compiled
+//! to PTX by `build.rs` in `cuda` builds; the CPU emulation tests in `cuda_emu.rs` use the same
+//! shapes), and, in `cuda` builds, their launching.
+
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use candle_core::Tensor;
+
+/// The op groups that have kernels of this crate on the GPU, each of which can run candle's own
+/// ops instead ([`use_candle_ops`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpGroup {
+    /// Convolutions and transposed convolutions, fused ones included (cuDNN in `cudnn` builds).
+    Conv,
+    /// Batch norm in training and layer norm.
+    Norm,
+    /// ×2 upsampling.
+    Upsample,
+    /// Adam's step and the soft update, in place.
+    Update,
+}
+
+impl OpGroup {
+    /// Every group, in the order of their bits.
+    pub const ALL: [OpGroup; 4] = [Self::Conv, Self::Norm, Self::Upsample, Self::Update];
+
+    /// The group's name in `PBTNAS_CANDLE_OPS`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Conv => "conv",
+            Self::Norm => "norm",
+            Self::Upsample => "upsample",
+            Self::Update => "update",
+        }
+    }
+
+    fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
+/// The groups sent to candle's ops, one bit each; [`UNREAD`] until the environment is read.
+static CANDLE_OPS: AtomicU8 = AtomicU8::new(UNREAD);
+const UNREAD: u8 = u8::MAX;
+
+/// The groups named in `PBTNAS_CANDLE_OPS` (comma-separated group names or `all`; unset or empty:
+/// none).
+pub fn candle_ops_from_env() -> candle_core::Result<Vec<OpGroup>> {
+    let v = std::env::var("PBTNAS_CANDLE_OPS").unwrap_or_default();
+    let mut groups = Vec::new();
+    for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        match OpGroup::ALL.iter().find(|g| g.name() == name) {
+            Some(&g) => groups.push(g),
+            None if name == "all" => groups.extend(OpGroup::ALL),
+            None => candle_core::bail!(
+                "PBTNAS_CANDLE_OPS: unknown op group {name:?}; the groups are conv, norm, \
+                 upsample, update, or all"
+            ),
+        }
+    }
+    Ok(groups)
+}
+
+/// Runs `groups` on candle's own ops instead of this crate's kernels, on every device, from now on
+/// (for side-by-side timings, and as a way around a kernel that fails on some GPU). Without a call
+/// the groups come from `PBTNAS_CANDLE_OPS` at the first op.
+pub fn use_candle_ops(groups: &[OpGroup]) {
+    let bits = groups.iter().fold(0, |b, g| b | g.bit());
+    CANDLE_OPS.store(bits, Ordering::Relaxed);
+}
+
+/// The groups that run candle's own ops.
+pub fn candle_ops() -> Vec<OpGroup> {
+    let mut bits = CANDLE_OPS.load(Ordering::Relaxed);
+    if bits == UNREAD {
+        let groups = candle_ops_from_env().unwrap_or_else(|e| panic!("{e}"));
+        use_candle_ops(&groups);
+        bits = CANDLE_OPS.load(Ordering::Relaxed);
+    }
+    OpGroup::ALL
+        .into_iter()
+        .filter(|g| bits & g.bit() != 0)
+        .collect()
+}
+
+fn own_group(group: OpGroup) -> bool {
+    let bits = CANDLE_OPS.load(Ordering::Relaxed);
+    if bits == UNREAD {
+        return !candle_ops().contains(&group);
+    }
+    bits & group.bit() == 0
+}
 
 /// Threads per block of the elementwise kernels.
 #[cfg(any(test, feature = "cuda"))]
@@ -19,10 +107,16 @@ pub(crate) fn blocks_for(n: usize) -> u32 {
     u32::try_from(n.div_ceil(BLOCK as usize)).expect("tensor too large for one launch")
 }
 
-/// Whether `t` runs on this crate's kernels: f32 on the CPU, or on CUDA in `cuda` builds.
-pub(crate) fn own_kernels(t: &Tensor) -> bool {
+/// Whether ops of `group` on `t` run on this crate's kernels: f32 on the CPU, or on CUDA in `cuda`
+/// builds (convolutions: `cudnn` builds), unless the group was sent to candle's ops.
+pub(crate) fn own_kernels(t: &Tensor, group: OpGroup) -> bool {
+    let cuda = match group {
+        OpGroup::Conv => cfg!(feature = "cudnn"),
+        _ => cfg!(feature = "cuda"),
+    };
     t.dtype() == candle_core::DType::F32
-        && (t.device().is_cpu() || (cfg!(feature = "cuda") && t.device().is_cuda()))
+        && (t.device().is_cpu() || (cuda && t.device().is_cuda()))
+        && own_group(group)
 }
 
 #[cfg(feature = "cuda")]

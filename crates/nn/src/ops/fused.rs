@@ -6,6 +6,7 @@ use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Result, Shape, Tenso
 
 use super::channel::{add_bias, bias_add, bias_relu, ChannelSum, ReluGrad};
 use super::conv::{conv2d, f32_slice, relu_conv2d, ConvOp, ConvParams};
+use super::cuda::{own_kernels, OpGroup};
 
 /// `max(conv2d(x, w, p) + b, 0)` with `b` of shape `(O)`.
 pub fn conv2d_bias_relu(x: &Tensor, w: &Tensor, b: &Tensor, p: ConvParams) -> Result<Tensor> {
@@ -24,7 +25,7 @@ pub fn relu_conv2d_bias(x: &Tensor, w: &Tensor, b: &Tensor, p: ConvParams) -> Re
 }
 
 fn fast_cpu(x: &Tensor) -> bool {
-    x.device().is_cpu() && x.dtype() == candle_core::DType::F32
+    x.device().is_cpu() && own_kernels(x, OpGroup::Conv)
 }
 
 fn fused(x: &Tensor, w: &Tensor, b: &Tensor, conv: ConvOp, relu: bool) -> Result<Tensor> {

@@ -28,6 +28,7 @@ pub use batch_norm::batch_norm_train;
 pub use channel::{bias_add, bias_relu, relu};
 pub use conv::{conv2d, conv_transpose2d, depthwise_conv_transpose2d, relu_conv2d, ConvParams};
 pub(crate) use cuda::own_kernels;
+pub use cuda::{candle_ops, candle_ops_from_env, use_candle_ops, OpGroup};
 pub use fused::{conv2d_bias_relu, relu_conv2d_bias};
 pub use release::release;
 pub use resample::upsample2x;

@@ -9,13 +9,13 @@ use rayon::prelude::*;
 use super::conv::f32_slice;
 #[cfg(feature = "cuda")]
 use super::cuda;
-use super::cuda::own_kernels;
+use super::cuda::{own_kernels, OpGroup};
 #[cfg(feature = "cuda")]
 use candle_core::backend::BackendStorage;
 
 /// `(N, C, H, W)` → `(N, C, 2H, 2W)`, bilinear (`align_corners=False`) or nearest.
 pub fn upsample2x(x: &Tensor, bilinear: bool) -> Result<Tensor> {
-    if own_kernels(x) {
+    if own_kernels(x, OpGroup::Upsample) {
         return x.contiguous()?.apply_op1(Upsample2x { bilinear });
     }
     let (_, _, h, w) = x.dims4()?;

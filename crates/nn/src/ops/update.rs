@@ -12,14 +12,14 @@ use super::cuda;
 use candle_core::backend::BackendStorage;
 
 use super::conv::f32_slice;
-use super::cuda::own_kernels;
+use super::cuda::{own_kernels, OpGroup};
 
 /// Elements per parallel task; smaller tensors run on the calling thread.
 const CHUNK: usize = 1 << 15;
 
 /// Whether `t` can be updated in place by these kernels.
 pub(crate) fn in_place_ok(t: &Tensor) -> bool {
-    own_kernels(t) && t.is_contiguous()
+    own_kernels(t, OpGroup::Update) && t.is_contiguous()
 }
 
 fn f32_slice_mut<'a>(s: &'a mut CpuStorage, l: &Layout) -> Result<&'a mut [f32]> {

@@ -72,24 +72,23 @@ pub fn use_candle_ops(groups: &[OpGroup]) {
 
 /// The groups that run candle's own ops.
 pub fn candle_ops() -> Vec<OpGroup> {
-    let mut bits = CANDLE_OPS.load(Ordering::Relaxed);
-    if bits == UNREAD {
-        let groups = candle_ops_from_env().unwrap_or_else(|e| panic!("{e}"));
-        use_candle_ops(&groups);
-        bits = CANDLE_OPS.load(Ordering::Relaxed);
-    }
+    let bits = candle_bits();
     OpGroup::ALL
         .into_iter()
         .filter(|g| bits & g.bit() != 0)
         .collect()
 }
 
-fn own_group(group: OpGroup) -> bool {
-    let bits = CANDLE_OPS.load(Ordering::Relaxed);
-    if bits == UNREAD {
-        return !candle_ops().contains(&group);
+/// The bits of the groups on candle's ops, read from the environment on the first call.
+fn candle_bits() -> u8 {
+    match CANDLE_OPS.load(Ordering::Relaxed) {
+        UNREAD => {
+            let groups = candle_ops_from_env().unwrap_or_else(|e| panic!("{e}"));
+            use_candle_ops(&groups);
+            CANDLE_OPS.load(Ordering::Relaxed)
+        }
+        bits => bits,
     }
-    bits & group.bit() == 0
 }
 
 /// Threads per block of the elementwise kernels.
@@ -116,7 +115,7 @@ pub(crate) fn own_kernels(t: &Tensor, group: OpGroup) -> bool {
     };
     t.dtype() == candle_core::DType::F32
         && (t.device().is_cpu() || (cuda && t.device().is_cuda()))
-        && own_group(group)
+        && candle_bits() & group.bit() == 0
 }
 
 #[cfg(feature = "cuda")]

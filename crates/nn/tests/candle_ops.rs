@@ -9,8 +9,8 @@ use pbtnas_nn::ops::{
 };
 use pbtnas_nn::{layer_norm, Adam, AdamConfig};
 
-fn randn(seed: u64, shape: &[usize]) -> Tensor {
-    // A fixed pseudo-random pattern (candle's CPU generator cannot be seeded).
+fn pattern(seed: u64, shape: &[usize]) -> Tensor {
+    // A fixed pseudo-random pattern in [-1, 1) (candle's CPU generator cannot be seeded).
     let n: usize = shape.iter().product();
     let v: Vec<f32> = (0..n as u64)
         .map(|i| {
@@ -36,7 +36,7 @@ fn with_grads(inputs: &[Tensor], f: impl Fn(&[Tensor]) -> Vec<Tensor>) -> (Vec<V
     let ys = f(&xs);
     let mut loss = Tensor::new(0f32, &Device::Cpu).unwrap();
     for (i, y) in ys.iter().enumerate() {
-        let u = randn(100 + i as u64, y.dims());
+        let u = pattern(100 + i as u64, y.dims());
         loss = (loss + (y * u).unwrap().sum_all().unwrap()).unwrap();
     }
     let nodes = loss.sorted_nodes().len();
@@ -48,7 +48,7 @@ fn with_grads(inputs: &[Tensor], f: impl Fn(&[Tensor]) -> Vec<Tensor>) -> (Vec<V
 
 /// Adam's three steps and a soft update, their results.
 fn updates() -> (Vec<Vec<f32>>, usize) {
-    let p = Var::from_tensor(&randn(1, &[5, 7])).unwrap();
+    let p = Var::from_tensor(&pattern(1, &[5, 7])).unwrap();
     let mut adam = Adam::new(
         vec![("p".into(), p.clone())],
         AdamConfig {
@@ -58,11 +58,11 @@ fn updates() -> (Vec<Vec<f32>>, usize) {
         },
     );
     for s in 0..3 {
-        let loss = (p.as_tensor() * randn(10 + s, &[5, 7])).unwrap();
+        let loss = (p.as_tensor() * pattern(10 + s, &[5, 7])).unwrap();
         adam.step(&loss.sum_all().unwrap().backward().unwrap())
             .unwrap();
     }
-    let target = Var::from_tensor(&randn(2, &[5, 7])).unwrap();
+    let target = Var::from_tensor(&pattern(2, &[5, 7])).unwrap();
     soft_update(&target, p.as_tensor(), 0.3).unwrap();
     let moments = &adam.state().unwrap()["p"];
     let results = [p.as_tensor(), &moments.m, &moments.v, target.as_tensor()];
@@ -72,10 +72,10 @@ fn updates() -> (Vec<Vec<f32>>, usize) {
 /// A convolution, the fused ReLU-conv-bias and a transposed convolution.
 fn convs() -> (Vec<Vec<f32>>, usize) {
     let (x, w, b, wt) = (
-        randn(3, &[2, 8, 6, 6]),
-        randn(4, &[4, 8, 3, 3]),
-        randn(5, &[4]),
-        randn(6, &[8, 3, 4, 4]),
+        pattern(3, &[2, 8, 6, 6]),
+        pattern(4, &[4, 8, 3, 3]),
+        pattern(5, &[4]),
+        pattern(6, &[8, 3, 4, 4]),
     );
     with_grads(&[x, w, b, wt], |t| {
         let p = ConvParams {
@@ -97,9 +97,9 @@ fn convs() -> (Vec<Vec<f32>>, usize) {
 
 /// Batch norm with its statistics, and layer norm.
 fn norms() -> (Vec<Vec<f32>>, usize) {
-    let inputs = [3, 7, 8].map(|s| randn(s, &[8]));
-    let (lg, lb) = (randn(9, &[6]), randn(10, &[6]));
-    let x = randn(11, &[2, 8, 6, 6]);
+    let inputs = [3, 7, 8].map(|s| pattern(s, &[8]));
+    let (lg, lb) = (pattern(9, &[6]), pattern(10, &[6]));
+    let x = pattern(11, &[2, 8, 6, 6]);
     let [g, b, _] = inputs;
     with_grads(&[x, g, b, lg, lb], |t| {
         let (y, mean, var) = batch_norm_train(&t[0], &t[1], &t[2], 1e-5).unwrap();
@@ -110,7 +110,7 @@ fn norms() -> (Vec<Vec<f32>>, usize) {
 
 /// Bilinear and nearest ×2 upsampling.
 fn upsamples() -> (Vec<Vec<f32>>, usize) {
-    with_grads(&[randn(12, &[2, 3, 5, 4])], |t| {
+    with_grads(&[pattern(12, &[2, 3, 5, 4])], |t| {
         vec![
             upsample2x(&t[0], true).unwrap(),
             upsample2x(&t[0], false).unwrap(),
@@ -128,6 +128,10 @@ fn every_op_group_on_candle_ops_gives_the_kernels_values_and_gradients() {
     std::env::set_var("PBTNAS_CANDLE_OPS", "conv,bn");
     let err = candle_ops_from_env().unwrap_err().to_string();
     assert!(err.contains("unknown op group \"bn\""), "{err}");
+    assert!(
+        err.contains("; the groups are conv, norm, upsample, update, or all"),
+        "{err}"
+    );
 
     type Case = fn() -> (Vec<Vec<f32>>, usize);
     let cases: [(OpGroup, Case); 4] = [

@@ -53,10 +53,13 @@ pub fn candle_ops_from_env() -> candle_core::Result<Vec<OpGroup>> {
         match OpGroup::ALL.iter().find(|g| g.name() == name) {
             Some(&g) => groups.push(g),
             None if name == "all" => groups.extend(OpGroup::ALL),
-            None => candle_core::bail!(
-                "PBTNAS_CANDLE_OPS: unknown op group {name:?}; the groups are conv, norm, \
-                 upsample, update, or all"
-            ),
+            None => {
+                let names: Vec<_> = OpGroup::ALL.iter().map(|g| g.name()).collect();
+                candle_core::bail!(
+                    "PBTNAS_CANDLE_OPS: unknown op group {name:?}; the groups are {}, or all",
+                    names.join(", ")
+                )
+            }
         }
     }
     Ok(groups)

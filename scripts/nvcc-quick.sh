@@ -3,7 +3,7 @@
 # object files (`-c`) are compiled to unoptimised PTX, which the driver would compile when loaded,
 # instead of optimised machine code. The only objects in the build are candle-kernels' static
 # library of quantized-model kernels (libmoe: GGUF matmuls, mixture of experts), which pbtnas never
-# calls; they take 15 of a clean CUDA build's 24 minutes on 2 cores, 3 this way. PTX builds
+# calls; they took 14 of a clean CUDA build's 24 minutes on 2 cores, 3 this way. PTX builds
 # (candle's and pbtnas's own kernels) pass through unchanged. `NVCC=scripts/nvcc-quick.sh` selects
 # it; a build for a GPU (`scripts/gpu-check.sh build`) uses nvcc itself.
 set -euo pipefail

@@ -58,7 +58,8 @@ for so in "$root"/lib/lib*.so.*; do
   base=${so%%.so.*}.so
   [ -e "$base" ] || ln -s "$(basename "$so")" "$base"
 done
-# Link stubs: every function cudarc can reference, returning an error (34: CUDA_ERROR_STUB_LIBRARY).
+# Link stubs: every function cudarc can reference, returning an error (34: CUDA_ERROR_STUB_LIBRARY),
+# for linking and for running a CUDA build where there is no driver.
 mkdir -p "$root/lib/stubs"
 reg=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/cudarc-0.19.10 2>/dev/null | head -1)
 if [ -z "$reg" ]; then cargo fetch -q && reg=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/cudarc-0.19.10 | head -1); fi
@@ -66,6 +67,8 @@ stub() { # library soname, cudarc bindings file, symbol prefix
   grep -ho "pub unsafe fn $3[A-Za-z0-9_]*" "$reg/$2" | sort -u |
     awk '{print "int " $4 "(void) { return 34; }"}' >"$root/lib/stubs/$1.c"
   gcc -shared -fPIC -Wl,-soname,"$1" -o "$root/lib/stubs/${1%%.so*}.so" "$root/lib/stubs/$1.c"
+  # The soname too: with lib/stubs on LD_LIBRARY_PATH a CUDA build runs without a GPU (on the CPU).
+  ln -sfn "$(basename "${1%%.so*}").so" "$root/lib/stubs/$1"
 }
 stub libcuda.so.1 src/driver/sys/mod.rs cu
 stub libcudnn.so.9 src/cudnn/sys/mod.rs cudnn

@@ -2,7 +2,7 @@
 """The GanHard generator and discriminator in PyTorch, built from a genome in long form, and a timed
 GAN training iteration: the PyTorch side of the GAN step benchmarks (BENCHMARKS.md).
 
-The networks follow ../shared/spec/pbt-nas.md §3.3-3.5 exactly as crates/gan builds them
+The networks follow the original PBT-NAS code (models/gan/advnas*.py) as crates/gan builds them
 (in-place skip quirk on, torch's old-API spectral norm, hinge loss, D every iteration, G every 5th
 with twice the batch, Adam(0, 0.9, eps 1e-4), EMA of G after each G step), so that both sides do
 the same arithmetic. Usage:
@@ -60,6 +60,11 @@ def interp(x, bilinear):
 
 
 def upsample_to(x, size, bilinear):
+    # As the original: a bilinear factor above 2 (a projection to the bottom width) is one
+    # interpolation; nearest by doubling gives the same values.
+    if bilinear and size // x.shape[-1] > 2:
+        return F.interpolate(x, scale_factor=size // x.shape[-1], mode="bilinear",
+                             align_corners=False)
     while x.shape[-1] < size:
         x = interp(x, bilinear)
     return x
@@ -164,6 +169,8 @@ class Block(nn.Module):
             return self.down[i](t) if ok else t
 
         def path(i, n, c_from_n0, c_after):
+            if n is None:  # a path exists only if its own node does (the original)
+                return None
             p = total([down(i, n, True), down(i, ap(c_from_n0, n0), True)])
             if self.present[c_after] and p is not None:
                 p = self.ops[c_after](p)

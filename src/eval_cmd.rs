@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use pbtnas_gan::GanTask;
+use pbtnas_gan::{GanTask, IsProtocol};
 use pbtnas_genome::SearchSpace;
 use pbtnas_orchestrator::checkpoints::Checkpoints;
 use pbtnas_orchestrator::progress::count_bar;
@@ -27,6 +27,8 @@ pub struct EvalOptions {
     pub device: String,
     /// GAN: `fid` (with KID and IS) or `fd-dinov2`.
     pub metric: String,
+    /// GAN: how the Inception Score is computed.
+    pub is_protocol: IsProtocol,
 }
 
 pub fn run(run_dir: &Path, opts: &EvalOptions) -> Result<()> {
@@ -156,8 +158,18 @@ fn gan(
         best.fitness.expect("filtered")
     );
     let started = Instant::now();
-    let bar = count_bar(samples as u64, &format!("  {name} images"));
-    let m = task.sample_metrics(&member, samples, seed, true, |done| {
+    let is_images = match opts.is_protocol {
+        IsProtocol::Paper if name == "FID" => pbtnas_metrics::PAPER_IS_SAMPLES,
+        _ => 0,
+    };
+    let bar = count_bar(
+        (samples + is_images) as u64,
+        &format!(
+            "  {name} images{}",
+            if is_images > 0 { ", then IS" } else { "" }
+        ),
+    );
+    let m = task.sample_metrics(&member, samples, seed, true, opts.is_protocol, |done| {
         bar.set_position(done as u64)
     })?;
     bar.finish();
@@ -168,7 +180,12 @@ fn gan(
     }
     let result = serde_json::json!({
         "fid": m.distance, "samples": samples,
-        "inception_score": m.is.map(|(mean, std)| serde_json::json!({"mean": mean, "std": std, "splits": samples.min(10)})),
+        "inception_score": m.is.map(|(mean, std)| match opts.is_protocol {
+            IsProtocol::Paper => serde_json::json!({"mean": mean, "std": std, "splits": 10,
+                "samples": pbtnas_metrics::PAPER_IS_SAMPLES, "protocol": "paper (torchmetrics, uint8, std ddof 1)"}),
+            IsProtocol::SameSamples => serde_json::json!({"mean": mean, "std": std,
+                "splits": samples.min(10), "samples": samples, "protocol": "same-samples (std ddof 0)"}),
+        }),
         "kid": m.kid.map(|(mean, std)| serde_json::json!({"mean": mean, "std": std, "subsets": 100})),
         "seconds": started.elapsed().as_secs_f64(),
     });

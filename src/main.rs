@@ -94,6 +94,10 @@ enum Command {
         /// `pbtnas metrics import-weights` and `ref-stats --extractor dinov2` first).
         #[arg(long, default_value = "fid")]
         metric: String,
+        /// GAN: the Inception Score as the paper reported it (`paper`: torchmetrics over 49,920
+        /// further uint8 samples, std ddof 1) or on the FID samples (`same-samples`, std ddof 0).
+        #[arg(long = "is", default_value = "paper", value_parser = parse_is_protocol)]
+        is_protocol: pbtnas_gan::IsProtocol,
     },
     /// GAN metrics: convert Inception weights, compute reference statistics.
     Metrics {
@@ -344,6 +348,7 @@ fn real_main() -> Result<()> {
             seed,
             device,
             metric,
+            is_protocol,
         } => eval_cmd::run(
             &run_dir,
             &eval_cmd::EvalOptions {
@@ -352,6 +357,7 @@ fn real_main() -> Result<()> {
                 seed,
                 device,
                 metric,
+                is_protocol,
             },
         ),
         Command::Metrics { command, data_dir } => metrics_cmd::run(command, &data_root(data_dir)),
@@ -645,4 +651,14 @@ fn data_command(command: DataCommand, dir: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn parse_is_protocol(s: &str) -> Result<pbtnas_gan::IsProtocol, String> {
+    match s {
+        "paper" => Ok(pbtnas_gan::IsProtocol::Paper),
+        "same-samples" => Ok(pbtnas_gan::IsProtocol::SameSamples),
+        other => Err(format!(
+            "'{other}': the IS protocol is paper or same-samples"
+        )),
+    }
 }

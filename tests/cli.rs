@@ -422,6 +422,13 @@ fn data_show_writes_a_grid_and_missing_data_is_explained() {
 
 /// Every shipped config loads (extends, space paths) and its task section is valid; the paper's
 /// GAN configs have the paper's population, steps and budgets.
+/// The population of a paper config: `_popN` in its name, else `default`.
+fn population_of(name: &str, default: usize) -> usize {
+    name.split_once("_pop")
+        .and_then(|(_, rest)| rest.trim_end_matches(".yaml").parse().ok())
+        .unwrap_or(default)
+}
+
 #[test]
 fn every_shipped_config_loads() {
     let mut seen = 0;
@@ -441,13 +448,16 @@ fn every_shipped_config_loads() {
                     .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 let name = path.file_name().unwrap().to_str().unwrap();
                 if name.starts_with("c10_") || name.starts_with("stl_") {
-                    assert_eq!((cfg.population, cfg.steps), (24, 30), "{name}");
+                    // The population-size study: 12 and 36 members, one per GPU at 36.
+                    let members = population_of(name, 24);
+                    assert_eq!((cfg.population, cfg.steps), (members, 30), "{name}");
                     assert_eq!(gan.epochs_per_step, Some(10.0), "{name}");
                     assert_eq!(gan.fitness, pbtnas_gan::FitnessMetric::Fid, "{name}");
                     assert_eq!(gan.eval_samples, 5000, "{name}");
                     let stl = name.starts_with("stl_");
                     assert_eq!(gan.batch_size, if stl { 128 } else { 40 }, "{name}");
-                    assert_eq!(cfg.members_per_gpu, if stl { 1 } else { 2 }, "{name}");
+                    let per_gpu = if stl || members == 36 { 1 } else { 2 };
+                    assert_eq!(cfg.members_per_gpu, per_gpu, "{name}");
                 }
             }
             if cfg.task_kind().unwrap() == "rl" {
@@ -464,9 +474,10 @@ fn every_shipped_config_loads() {
                     };
                     assert_eq!(
                         (cfg.population, cfg.steps, rl.frames_per_step),
-                        (members, steps, frames),
+                        (population_of(name, members), steps, frames),
                         "{name}"
                     );
+                    assert_eq!(rl.renderer, pbtnas_rl::config::Renderer::Mujoco, "{name}");
                     assert_eq!(rl.env, format!("dmc/{env}_run"), "{name}");
                     assert_eq!(
                         (
@@ -630,6 +641,9 @@ fn gan_eval(dir: &Path, metric: &str, file: &str) -> (String, Value) {
         "cpu",
         "--metric",
         metric,
+        // The paper's IS draws 49,920 more images: too many for a test.
+        "--is",
+        "same-samples",
     ])
     .output()
     .unwrap());

@@ -111,8 +111,15 @@ pub struct Prefetcher {
 
 impl Prefetcher {
     /// Batches of `batch` images (f32 NCHW in [-1, 1]) in epochs shuffled from `seed`; keeps
-    /// `ahead` batches ready. The set is shared, not copied.
-    pub fn new(set: std::sync::Arc<ImageSet>, batch: usize, seed: u64, ahead: usize) -> Self {
+    /// `ahead` batches ready. The set is shared, not copied. An epoch's last, short batch is
+    /// dropped unless `short_last` (PyTorch's `DataLoader` without `drop_last` keeps it).
+    pub fn new(
+        set: std::sync::Arc<ImageSet>,
+        batch: usize,
+        seed: u64,
+        ahead: usize,
+        short_last: bool,
+    ) -> Self {
         assert!(
             batch > 0 && set.len() >= batch,
             "batch size {batch} needs at least that many images (have {})",
@@ -124,7 +131,12 @@ impl Prefetcher {
             let mut order: Vec<usize> = (0..set.len()).collect();
             loop {
                 order.shuffle(&mut rng);
-                for chunk in order.chunks_exact(batch) {
+                let whole = if short_last {
+                    order.len()
+                } else {
+                    order.len() / batch * batch
+                };
+                for chunk in order[..whole].chunks(batch) {
                     if tx.send(set.batch_f32(chunk)).is_err() {
                         return;
                     }

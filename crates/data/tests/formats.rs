@@ -246,11 +246,21 @@ fn sprites_are_seeded_labelled_and_prefetched() {
         );
     }
     // Batches: 16 images of 3×32×32 in [-1, 1], different from batch to batch.
-    let p = Prefetcher::new(std::sync::Arc::new(a), 16, 0, 2);
+    let p = Prefetcher::new(std::sync::Arc::new(a), 16, 0, 2, false);
     let (b1, b2) = (p.next_batch(), p.next_batch());
     assert_eq!(b1.len(), 16 * 3 * 32 * 32);
     assert!(b1.iter().all(|v| (-1.0..=1.0).contains(v)));
     assert_ne!(b1, b2);
+    // With the short last batch (PyTorch's DataLoader): 40 images in batches of 16, 16, 8.
+    let p = Prefetcher::new(
+        std::sync::Arc::new(sprites::generate(40, 8, 3)),
+        16,
+        0,
+        2,
+        true,
+    );
+    let sizes: Vec<usize> = (0..6).map(|_| p.next_batch().len() / (3 * 8 * 8)).collect();
+    assert_eq!(sizes, [16, 16, 8, 16, 16, 8]);
     let both = ImageSet::concat(vec![sprites::generate(2, 8, 0), sprites::generate(3, 8, 0)]);
     assert_eq!((both.len(), both.labels.map(|l| l.len())), (5, Some(5)));
 }

@@ -204,6 +204,20 @@ impl Scorer {
         })
     }
 
+    /// Inception logits of images in [-1, 1] quantised as the original's final IS did
+    /// (`×127.5 + 127.5`, clamped to [0, 255], truncated to uint8); `None` without the
+    /// classifier head or for another extractor.
+    pub fn uint8_logits(&self, images: &Tensor) -> Result<Option<Vec<f32>>> {
+        let Scorer::Fid { net, .. } = self else {
+            return Ok(None);
+        };
+        let pixels = ((images * 127.5)? + 127.5)?.clamp(0f32, 255f32)?.floor()?;
+        Ok(match net.logits(&net.features(&pixels)?)? {
+            Some(l) => Some(l.flatten_all()?.to_vec1::<f32>()?),
+            None => None,
+        })
+    }
+
     /// The real features KID compares with, if any.
     pub fn real_features(&self) -> Option<&[f32]> {
         match self {

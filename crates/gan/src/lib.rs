@@ -7,4 +7,4 @@ pub mod task;
 
 pub use fitness::FitnessMetric;
 pub use model::{Discriminator, Generator, GeneratorOptions, Geometry};
-pub use task::{GanConfig, GanTask, SampleMetrics};
+pub use task::{GanConfig, GanTask, IsProtocol, SampleMetrics};

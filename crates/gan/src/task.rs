@@ -49,8 +49,10 @@ pub struct GanConfig {
     /// D iterations per PBT step (default 200 when `epochs_per_step` is not set).
     pub iters_per_step: Option<usize>,
     /// Or the step in epochs of the training set, as the paper (10): `ceil(epochs ·
-    /// ceil(images / batch))` iterations, each epoch's short last batch counted as one (the
-    /// paper's 1,250 per epoch on CIFAR-10, 821 on STL-10).
+    /// ceil(images / batch))` iterations, epochs as the original's data loader makes them: a
+    /// short last batch (40 images on STL-10), and the G-step counter restarting each epoch
+    /// (the paper's 1,250 iterations and 250 G steps per epoch on CIFAR-10, 821 and 165 on
+    /// STL-10).
     pub epochs_per_step: Option<f64>,
     pub adam: AdamConfig,
     pub ema: f64,
@@ -128,6 +130,8 @@ pub struct GanTask {
     device: Device,
     /// D iterations per PBT step.
     iters: usize,
+    /// Batches per epoch when the step is counted in epochs.
+    epoch_batches: Option<usize>,
 }
 
 /// Copies of a member's EMA tensors (the live ones change in place at every G step).
@@ -191,6 +195,8 @@ impl GanTask {
             "batch_size, n_critic and the step's iterations must be at least 1"
         );
         let scorer = Scorer::new(cfg.fitness, &data, &cfg.data_dir, &cfg.dataset, device)?;
+        let (cfg_epochs, data_len, batch_size) =
+            (cfg.epochs_per_step.is_some(), data.len(), cfg.batch_size);
         Ok(Self {
             cfg,
             geo,
@@ -199,6 +205,7 @@ impl GanTask {
             scorer,
             device: device.clone(),
             iters,
+            epoch_batches: cfg_epochs.then(|| data_len.div_ceil(batch_size)),
         })
     }
 
@@ -252,15 +259,17 @@ impl GanTask {
 
     /// The fitness metric's distance (FD-pixels8 or FID, see [`GanConfig::fitness`]) of
     /// `samples` images of the EMA generator from noise seeded by `seed`, their Inception Score
-    /// (mean, std over 10 splits, fewer below 10 samples) when the Inception weights have the
-    /// classifier head, and (`with_kid`, costlier) KID against the real features `ref-stats`
-    /// kept; `progress` gets the number of images done after every chunk.
+    /// by `is_protocol` when the Inception weights have the classifier head (10 splits, fewer
+    /// below 10 samples), and (`with_kid`, costlier) KID against the real features `ref-stats`
+    /// kept; `progress` gets the number of images done after every chunk (the paper's IS samples
+    /// count after the distance's).
     pub fn sample_metrics(
         &self,
         m: &Member,
         samples: usize,
         seed: u64,
         with_kid: bool,
+        is_protocol: IsProtocol,
         mut progress: impl FnMut(usize),
     ) -> Result<SampleMetrics> {
         let mut acc = StatsAccumulator::new(self.scorer.dim());
@@ -280,13 +289,28 @@ impl GanTask {
             done += n;
             progress(done);
         }
+        let mut opts = pbtnas_metrics::IsOptions {
+            splits: samples.min(10),
+            ..Default::default()
+        };
+        if is_protocol == IsProtocol::Paper && !logits.is_empty() {
+            // A second set of samples, as the original's evaluate_final_gan_inception draws.
+            logits.clear();
+            let total = pbtnas_metrics::PAPER_IS_SAMPLES;
+            let mut done = 0;
+            while done < total {
+                let n = (total - done).min(self.scorer.chunk());
+                let z = noise(n, self.geo.latent, !seed ^ done as u64, &self.device)?;
+                let l = self.scorer.uint8_logits(&self.ema_images(m, &z)?)?;
+                logits.extend(l.unwrap_or_default());
+                done += n;
+                progress(samples + done);
+            }
+            opts = pbtnas_metrics::IsOptions::torchmetrics(seed);
+        }
         let is = if logits.is_empty() {
             None
         } else {
-            let opts = pbtnas_metrics::IsOptions {
-                splits: samples.min(10),
-                shuffle_seed: None,
-            };
             Some(pbtnas_metrics::inception_score(
                 &logits,
                 pbtnas_metrics::inception::CLASSES,
@@ -325,6 +349,17 @@ impl GanTask {
         let g = Generator::new(&self.space, &m.genome, self.geo, &p, self.gen_options())?;
         g.forward(z, false, 0)
     }
+}
+
+/// How [`GanTask::sample_metrics`] computes the Inception Score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsProtocol {
+    /// On the distance's own samples: contiguous splits, std with ddof 0 (the OpenAI code,
+    /// torch-fidelity); no extra images.
+    SameSamples,
+    /// As the paper reported it: torchmetrics' `InceptionScore` over 390 × 128 = 49,920 further
+    /// samples quantised to uint8, shuffled, 10 splits, std with ddof 1.
+    Paper,
 }
 
 /// What [`GanTask::sample_metrics`] measures on a member's samples.
@@ -400,7 +435,14 @@ impl Task for GanTask {
 
     fn train_step(&self, m: &mut Member, ctx: &StepContext) -> Result<Metrics> {
         let c = &self.cfg;
-        let batches = Prefetcher::new(self.data.clone(), c.batch_size, ctx.seed, 4);
+        // In epochs, as the original's loader: a short last batch, G steps counted per epoch.
+        let batches = Prefetcher::new(
+            self.data.clone(),
+            c.batch_size,
+            ctx.seed,
+            4,
+            self.epoch_batches.is_some(),
+        );
         let size = self.geo.image_size();
         // Losses stay on the device until the end: reading one every iteration would make every
         // iteration wait for the GPU.
@@ -412,22 +454,18 @@ impl Task for GanTask {
             .filter(|(n, _)| m.ema.contains_key(n))
             .collect();
         let mut prof = PhaseTimer::from_env(&self.device);
+        let mut g_steps = 0usize;
         for it in 0..self.iters {
             ctx.progress.set(it as u64, self.iters as u64);
             let seed = ctx.seed.wrapping_add(it as u64 * 7919);
-            let real = Tensor::from_vec(
-                batches.next_batch(),
-                (c.batch_size, 3, size, size),
-                &self.device,
-            )?;
+            let in_epoch = self.epoch_batches.map_or(it, |nb| it % nb);
+            let images = batches.next_batch();
+            let n = images.len() / (3 * size * size);
+            let real = Tensor::from_vec(images, (n, 3, size, size), &self.device)?;
             prof.mark("batch")?;
             let fake = m
                 .gen
-                .forward(
-                    &noise(c.batch_size, self.geo.latent, seed, &self.device)?,
-                    true,
-                    seed,
-                )?
+                .forward(&noise(n, self.geo.latent, seed, &self.device)?, true, seed)?
                 .detach();
             prof.mark("g_sample")?;
             let d_loss = ((1.0 - m.disc.forward(&real, true)?)?.relu()?.mean_all()?
@@ -439,9 +477,9 @@ impl Task for GanTask {
             prof.mark("d_adam")?;
             // Detached: the loss would otherwise keep the step's whole graph alive.
             d_last = Some(d_loss.detach());
-            if it % c.n_critic == 0 {
+            if in_epoch % c.n_critic == 0 {
                 let fake = m.gen.forward(
-                    &noise(2 * c.batch_size, self.geo.latent, seed ^ 1, &self.device)?,
+                    &noise(2 * n, self.geo.latent, seed ^ 1, &self.device)?,
                     true,
                     seed ^ 1,
                 )?;
@@ -452,6 +490,7 @@ impl Task for GanTask {
                 m.opt_g.step(&grads)?;
                 prof.mark("g_adam")?;
                 g_last = Some(g_loss.detach());
+                g_steps += 1;
                 for (name, var) in &g_params {
                     soft_update(&m.ema[name], var.as_tensor(), 1.0 - c.ema)?;
                 }
@@ -471,6 +510,7 @@ impl Task for GanTask {
             ("train/d_loss".to_string(), scalar(d_last)?),
             ("train/g_loss".to_string(), scalar(g_last)?),
             ("train/iters".to_string(), m.iters as f64),
+            ("train/g_steps".to_string(), g_steps as f64),
         ]
         .into();
         out.extend(prof.metrics(self.iters));
@@ -478,8 +518,14 @@ impl Task for GanTask {
     }
 
     fn evaluate(&self, m: &mut Member, ctx: &StepContext) -> Result<Evaluation> {
-        let sampled =
-            self.sample_metrics(m, self.cfg.eval_samples, ctx.seed ^ 0xe7a1, false, |_| {})?;
+        let sampled = self.sample_metrics(
+            m,
+            self.cfg.eval_samples,
+            ctx.seed ^ 0xe7a1,
+            false,
+            IsProtocol::SameSamples,
+            |_| {},
+        )?;
         let (fd, is) = (sampled.distance, sampled.is);
         // A sample grid from a fixed noise, comparable across members and steps.
         let grid = self.ema_images(m, &noise(64, self.geo.latent, 0, &self.device)?)?;

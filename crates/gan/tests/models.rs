@@ -140,6 +140,23 @@ fn bilinear_upsampling_matches_pytorch_weights() {
     )
     .unwrap();
     assert_eq!(m.flatten_all().unwrap().to_vec1::<f32>().unwrap(), [9.0]);
+    // PyTorch's gradient: all to the first maximum of a window in scan order, also for ties.
+    let x = candle_core::Var::new(
+        &[[[[2f32, 2.0, 1.0, 3.0], [2.0, 2.0, 3.0, 0.0]]]],
+        &Device::Cpu,
+    )
+    .unwrap();
+    let y = pbtnas_gan::model::ops::max_pool2(x.as_tensor()).unwrap();
+    assert_eq!(
+        y.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+        [2.0, 3.0]
+    );
+    let g = y.sum_all().unwrap().backward().unwrap();
+    let g = g.get(x.as_tensor()).unwrap().flatten_all().unwrap();
+    assert_eq!(
+        g.to_vec1::<f32>().unwrap(),
+        [1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+    );
 }
 
 /// `stl_projections` (the Gan space on STL-10): z[0:60] to 6×6, z[60:120] to 12×12, no third

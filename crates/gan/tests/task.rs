@@ -149,6 +149,41 @@ fn a_step_is_epochs_of_batches_or_iterations() {
     );
 }
 
+/// In epochs, a step is the original's loader: 10 images in batches of 4 make epochs of 4, 4, 2,
+/// and with `n_critic: 2` the G steps fall on batches 0 and 2 of each epoch (4 in two epochs,
+/// where a counter running across epochs would give 3).
+#[test]
+fn epochs_have_a_short_last_batch_and_restart_the_g_step_counter() {
+    let dir = std::env::temp_dir().join(format!("pbtnas-gan-epochs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..10u8 {
+        let img = image::RgbImage::from_fn(16, 16, |x, y| {
+            image::Rgb([i * 20, (x * 16) as u8, (y * 16) as u8])
+        });
+        img.save(dir.join(format!("{i}.png"))).unwrap();
+    }
+    let cfg = serde_json::json!({"kind": "gan", "dataset": format!("folder:{}", dir.display()),
+        "geometry": {"gf": 4, "df": 4, "bottom": 2}, "batch_size": 4, "n_critic": 2,
+        "epochs_per_step": 2.0, "eval_samples": 16});
+    let task = GanTask::new(&cfg, GanTask::default_space(), &candle_core::Device::Cpu).unwrap();
+    assert_eq!(task.iters_per_step(), 6);
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(2);
+    let genome = pbtnas_genome::ops::sample(task.space(), &mut rng);
+    let ctx = StepContext {
+        generation: 0,
+        slot: 0,
+        seed: 1,
+        artifacts: dir.clone(),
+        progress: Default::default(),
+    };
+    let mut m = task.init(&genome, 1).unwrap();
+    let metrics = task.train_step(&mut m, &ctx).unwrap();
+    assert_eq!(
+        (metrics["train/iters"], metrics["train/g_steps"]),
+        (6.0, 4.0)
+    );
+}
+
 /// `fitness: fid` ranks by Inception features against `pbtnas metrics ref-stats` statistics; a
 /// missing file says which command makes it. (Random Inception weights here: the real ones are
 /// tested against the reference in crates/metrics.)

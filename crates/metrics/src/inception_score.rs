@@ -17,6 +17,9 @@ pub struct IsOptions {
     /// Shuffle the rows first with this seed (torch-fidelity and torchmetrics shuffle; the
     /// OpenAI code does not).
     pub shuffle_seed: Option<u64>,
+    /// Delta degrees of freedom of the std over the splits: 0 (the OpenAI code, torch-fidelity)
+    /// or 1 (torchmetrics' `InceptionScore`, which the paper used).
+    pub ddof: usize,
 }
 
 impl Default for IsOptions {
@@ -24,12 +27,29 @@ impl Default for IsOptions {
         Self {
             splits: 10,
             shuffle_seed: None,
+            ddof: 0,
         }
     }
 }
 
-/// `(mean, std)` of the split scores (std with ddof 0, as the OpenAI code and torch-fidelity) for
-/// `logits` of `logits.len() / classes` samples stored row by row.
+/// The images the paper's IS was computed on: the original's final evaluation feeds torchmetrics
+/// 390 batches of 128 generated images (50,000 // 128), quantised to uint8.
+pub const PAPER_IS_SAMPLES: usize = 390 * 128;
+
+impl IsOptions {
+    /// torchmetrics' `InceptionScore` as the paper ran it: the rows shuffled (with `seed`; torch's
+    /// `randperm` draws cannot be reproduced), 10 splits, std with ddof 1.
+    pub fn torchmetrics(seed: u64) -> Self {
+        Self {
+            splits: 10,
+            shuffle_seed: Some(seed),
+            ddof: 1,
+        }
+    }
+}
+
+/// `(mean, std)` of the split scores (std with `opts.ddof`) for `logits` of
+/// `logits.len() / classes` samples stored row by row.
 pub fn inception_score(logits: &[f32], classes: usize, opts: IsOptions) -> Result<(f64, f64)> {
     if classes == 0 || !logits.len().is_multiple_of(classes) {
         bail!("{} logits are not rows of {classes} classes", logits.len());
@@ -77,5 +97,11 @@ pub fn inception_score(logits: &[f32], classes: usize, opts: IsOptions) -> Resul
             kl.exp()
         })
         .collect();
-    Ok(mean_std(&scores))
+    let (mean, std) = mean_std(&scores);
+    let k = scores.len() as f64;
+    Ok(match opts.ddof {
+        0 => (mean, std),
+        d if (d as f64) < k => (mean, std * (k / (k - d as f64)).sqrt()),
+        d => bail!("std with ddof {d} needs more than {d} splits"),
+    })
 }

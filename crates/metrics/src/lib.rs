@@ -20,7 +20,7 @@ pub use classifier::Classifier;
 pub use dinov2::DinoV2;
 pub use frechet::frechet_distance;
 pub use inception::Inception;
-pub use inception_score::{inception_score, IsOptions};
+pub use inception_score::{inception_score, IsOptions, PAPER_IS_SAMPLES};
 pub use kid::{kernel_distance, KidOptions};
 pub use stats::{FeatureStats, StatsAccumulator};
 

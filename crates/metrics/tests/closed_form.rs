@@ -173,7 +173,7 @@ fn inception_score_of_uniform_confident_and_hand_computed_predictions() {
     let l3 = 3f32.ln();
     let one = IsOptions {
         splits: 1,
-        shuffle_seed: None,
+        ..Default::default()
     };
     let (is, _) = inception_score(&[l3, 0.0, 0.0, l3], 2, one).unwrap();
     let want = (0.75 * 1.5f64.ln() + 0.25 * 0.5f64.ln()).exp();
@@ -182,6 +182,7 @@ fn inception_score_of_uniform_confident_and_hand_computed_predictions() {
     let seeded = IsOptions {
         splits: 1,
         shuffle_seed: Some(5),
+        ..Default::default()
     };
     let (again, _) = inception_score(&[l3, 0.0, 0.0, l3], 2, seeded).unwrap();
     assert_eq!(is, again);
@@ -190,10 +191,30 @@ fn inception_score_of_uniform_confident_and_hand_computed_predictions() {
         10,
         IsOptions {
             splits: 200,
-            shuffle_seed: None
+            ..Default::default()
         }
     )
     .is_err());
+    // torchmetrics (the paper's IS) takes the std over the splits with ddof 1: two splits of
+    // scores 1 (uniform) and 2 (two confident classes) give 1.5 ± 0.5 with ddof 0, ± 0.5·√2.
+    let two: Vec<f32> = [0.0f32, 0.0, 0.0, 0.0, 60.0, 0.0, 0.0, 60.0].to_vec();
+    let split2 = IsOptions {
+        splits: 2,
+        ..Default::default()
+    };
+    let (m0, s0) = inception_score(&two, 2, split2).unwrap();
+    let (m1, s1) = inception_score(&two, 2, IsOptions { ddof: 1, ..split2 }).unwrap();
+    assert!(
+        (m0 - 1.5).abs() < 1e-9 && (s0 - 0.5).abs() < 1e-9,
+        "{m0} ± {s0}"
+    );
+    assert!(
+        (m1 - 1.5).abs() < 1e-9 && (s1 - 0.5 * 2f64.sqrt()).abs() < 1e-9,
+        "{s1}"
+    );
+    let paper = IsOptions::torchmetrics(0);
+    assert_eq!((paper.splits, paper.ddof), (10, 1));
+    assert_eq!(pbtnas_metrics::PAPER_IS_SAMPLES, 49_920);
 }
 
 #[test]

@@ -134,7 +134,7 @@ fn real_weights_give_torch_fidelitys_inception_score() {
     let logits = logits.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     let opts = pbtnas_metrics::IsOptions {
         splits,
-        shuffle_seed: None,
+        ..Default::default()
     };
     let (mean, std) = pbtnas_metrics::inception_score(&logits, 1008, opts).unwrap();
     let (wm, ws) = (

@@ -64,8 +64,16 @@ pub enum ShadowRule {
     CopyDonor,
     /// Take the fresh model's (SEARL architecture mutation).
     Fresh,
-    /// Leave the parent's (shrink-perturb of a whole member in random search).
+    /// Leave the parent's (shrink-perturb of a whole GAN member in random search: the EMA
+    /// generator is not part of the original's `model_state_dict`).
     Keep,
+    /// Shrink-perturb them as the weights, against the fresh member's shadows (a whole RL member
+    /// in random search: the target critic is part of the original's `model_state_dict`).
+    LikeWeights,
+    /// What the original does to the whole model state: [`ShadowRule::LikeWeights`] when the
+    /// task's shadows belong to its model state, else [`ShadowRule::Keep`]; planners that do not
+    /// know the task emit it and the runner resolves it with [`Transfer::resolve`].
+    ModelState,
 }
 
 /// One weight transfer: at `positions`, the child's tensors are the donor's, transformed.
@@ -77,6 +85,22 @@ pub struct Transfer {
     pub shadows: ShadowRule,
     /// Drop optimizer state of the replaced tensors (they start fresh).
     pub reset_optimizer: bool,
+}
+
+impl Transfer {
+    /// The transfer with [`ShadowRule::ModelState`] made concrete for a task whose shadows
+    /// (`shadows_in_model_state`) are or are not part of its model state.
+    pub fn resolve(&self, shadows_in_model_state: bool) -> Transfer {
+        let mut t = self.clone();
+        if t.shadows == ShadowRule::ModelState {
+            t.shadows = if shadows_in_model_state {
+                ShadowRule::LikeWeights
+            } else {
+                ShadowRule::Keep
+            };
+        }
+        t
+    }
 }
 
 fn replace_under(
@@ -123,6 +147,14 @@ pub fn inherit(
                 )?
             }
             ShadowRule::Keep => {}
+            ShadowRule::LikeWeights => {
+                replace_under(&mut child.shadows, &donor.shadows, pos, |name, t| {
+                    transfer.rule.apply(t, fresh.shadows.get(name), name)
+                })?
+            }
+            ShadowRule::ModelState => {
+                bail!("a transfer's shadow rule 'model-state' must be resolved for the task first")
+            }
         }
         if transfer.reset_optimizer {
             for state in child.optimizers.values_mut() {
@@ -180,6 +212,35 @@ pub fn searl_weight_mutation(weights: &mut WeightMap, seed: u64) -> Result<Vec<S
         }
         let mutated = Tensor::from_vec(data, t.shape(), t.device())?.to_dtype(t.dtype())?;
         weights.insert(name.clone(), mutated);
+    }
+    Ok(chosen)
+}
+
+/// [`searl_weight_mutation`] of a member: of its weights, and with `with_shadows` of its weights
+/// and shadows drawn from together (the RL code mutates `model_state_dict`, target critic
+/// included; the GAN code's EMA generator is kept apart).
+pub fn searl_weight_mutation_state(
+    state: &mut MemberState,
+    with_shadows: bool,
+    seed: u64,
+) -> Result<Vec<String>> {
+    if !with_shadows {
+        return searl_weight_mutation(&mut state.weights, seed);
+    }
+    const SHADOW: &str = "shadow:";
+    let mut all = state.weights.clone();
+    all.extend(
+        state
+            .shadows
+            .iter()
+            .map(|(n, t)| (format!("{SHADOW}{n}"), t.clone())),
+    );
+    let chosen = searl_weight_mutation(&mut all, seed)?;
+    for (name, t) in all {
+        match name.strip_prefix(SHADOW) {
+            Some(s) => state.shadows.insert(s.to_string(), t),
+            None => state.weights.insert(name, t),
+        };
     }
     Ok(chosen)
 }

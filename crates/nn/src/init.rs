@@ -33,6 +33,8 @@ pub enum Init {
         fan_out: usize,
         gain: f64,
     },
+    /// A N(0, 1) vector divided by its norm: how PyTorch starts spectral norm's `u` and `v`.
+    UnitNormal,
     /// `torch.nn.init.orthogonal_`: the tensor flattened to `rows × (n / rows)` has orthonormal
     /// rows or columns (whichever are fewer), times `gain` (DrQ-v2: 1 for linear, √2 for conv).
     Orthogonal { rows: usize, gain: f64 },
@@ -54,6 +56,12 @@ impl Init {
             Init::NormalAround { mean, std } => {
                 let d = Normal::new(mean, std).expect("std is finite and >= 0");
                 (0..n).map(|_| d.sample(rng) as f32).collect()
+            }
+            Init::UnitNormal => {
+                let d = Normal::new(0.0, 1.0).expect("unit normal");
+                let v: Vec<f64> = (0..n).map(|_| d.sample(rng)).collect();
+                let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-12);
+                v.iter().map(|x| (x / norm) as f32).collect()
             }
             Init::Const(c) => vec![c as f32; n],
             Init::TorchDefault { fan_in } => uniform(1.0 / (fan_in.max(1) as f64).sqrt(), rng),
@@ -157,6 +165,16 @@ impl Params {
     /// The device parameters live on.
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// Whether `prefix.name` exists already (loaded or created), i.e. `get` would not initialise it.
+    pub fn contains(&self, name: &str) -> bool {
+        let full = if self.prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}.{name}", self.prefix)
+        };
+        self.vars.lock().expect("params lock").contains_key(&full)
     }
 
     /// The parameter `prefix.name`: the existing one (its shape must match) or a new one.

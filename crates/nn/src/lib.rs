@@ -17,11 +17,14 @@ pub mod weights;
 
 pub use adam::{Adam, AdamConfig, AdamState, ParamState};
 pub use device::{device_name, parse_device};
-pub use inherit::{inherit, searl_weight_mutation, ShadowRule, ShrinkPerturb, Transfer};
+pub use inherit::{
+    inherit, searl_weight_mutation, searl_weight_mutation_state, ShadowRule, ShrinkPerturb,
+    Transfer,
+};
 pub use init::{Init, Params};
 pub use layers::{batch_norm, dropout, layer_norm};
 pub use normed::{NormedConv, NormedWeight};
 pub use profile::PhaseTimer;
 pub use seed::derive_seed;
-pub use spectral_norm::spectral_norm;
+pub use spectral_norm::{power_iteration, spectral_norm, spectral_norm_with, PowerIteration};
 pub use weights::{is_under, MemberState, WeightMap};

@@ -9,49 +9,70 @@ use crate::init::{Init, Params};
 use crate::ops::{
     bias_add, conv2d, conv2d_bias_relu, relu, relu_conv2d, relu_conv2d_bias, ConvParams,
 };
-use crate::spectral_norm::spectral_norm;
+use crate::spectral_norm::{power_iteration, spectral_norm_with, PowerIteration};
 
 pub struct NormedWeight {
     weight: Tensor,
     uv: Option<(Tensor, Tensor)>,
     on: bool,
+    order: PowerIteration,
 }
 
 impl NormedWeight {
     /// The parameter `weight` of `shape` at `p`. `sn`: `None` for a layer without spectral norm,
-    /// `Some(on)` for one with the vectors (u, v ~ N(0, 1)), normalised when `on`.
+    /// `Some(on)` for one with the vectors, normalised when `on`. New vectors start as PyTorch's
+    /// `nn.utils.spectral_norm` starts them (the GAN code): normalised N(0, 1) vectors.
     pub fn new(p: &Params, shape: &[usize], init: Init, sn: Option<bool>) -> Result<Self> {
+        Self::build(p, shape, init, sn, PowerIteration::VFirst, 0)
+    }
+
+    /// As PyTorch's `parametrizations.spectral_norm` in the RL code: power iterations with u
+    /// first and, when the vectors are new (not loaded), those the original runs before training
+    /// on the initial weight: 15 at registration whether or not the norm is on, and with it on one
+    /// more when registering evaluates it and one when `weight_init_rl` reads the weight (17).
+    pub fn parametrized(p: &Params, shape: &[usize], init: Init, sn: Option<bool>) -> Result<Self> {
+        let at_init = if sn == Some(true) { 17 } else { 15 };
+        Self::build(p, shape, init, sn, PowerIteration::UFirst, at_init)
+    }
+
+    fn build(
+        p: &Params,
+        shape: &[usize],
+        init: Init,
+        sn: Option<bool>,
+        order: PowerIteration,
+        iterations: usize,
+    ) -> Result<Self> {
         let rows = shape[0];
         let cols = shape[1..].iter().product::<usize>();
         let weight = p.get(shape, "weight", init)?;
         let uv = match sn {
-            Some(_) => Some((
-                p.get(rows, "weight_u", Init::Normal { std: 1.0 })?,
-                p.get(cols, "weight_v", Init::Normal { std: 1.0 })?,
-            )),
+            Some(_) => {
+                let fresh = !p.contains("weight_u") && !p.contains("weight_v");
+                let u = p.get(rows, "weight_u", Init::UnitNormal)?;
+                let v = p.get(cols, "weight_v", Init::UnitNormal)?;
+                if fresh {
+                    for _ in 0..iterations {
+                        power_iteration(&weight, &u, &v, order)?;
+                    }
+                }
+                Some((u, v))
+            }
             None => None,
         };
         Ok(Self {
             weight,
             uv,
             on: sn == Some(true),
+            order,
         })
-    }
-
-    /// One power iteration now (updating u and v) if the norm is on, as PyTorch's
-    /// `parametrizations.spectral_norm` runs some at registration.
-    pub fn warm_up(&self) -> Result<()> {
-        if let (true, Some((u, v))) = (self.on, &self.uv) {
-            spectral_norm(&self.weight, u, v, true)?;
-        }
-        Ok(())
     }
 
     /// The weight to use: `w / σ(w)` when the norm is on (one power iteration first when
     /// `train`), else `w`.
     pub fn get(&self, train: bool) -> Result<Tensor> {
         match (&self.uv, self.on) {
-            (Some((u, v)), true) => spectral_norm(&self.weight, u, v, train),
+            (Some((u, v)), true) => spectral_norm_with(&self.weight, u, v, train, self.order),
             _ => Ok(self.weight.clone()),
         }
     }

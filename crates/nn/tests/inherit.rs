@@ -1,7 +1,7 @@
 use candle_core::{DType, Device, Tensor};
 use pbtnas_nn::{
-    inherit, is_under, searl_weight_mutation, MemberState, ParamState, ShadowRule, ShrinkPerturb,
-    Transfer, WeightMap,
+    inherit, is_under, searl_weight_mutation, searl_weight_mutation_state, MemberState, ParamState,
+    ShadowRule, ShrinkPerturb, Transfer, WeightMap,
 };
 
 fn t(v: &[f32]) -> Tensor {
@@ -311,4 +311,79 @@ fn searl_weight_mutation_is_seeded_and_touches_only_candidates() {
         assert!(diff <= 320, "{diff}");
     }
     assert!(changed_any);
+}
+
+/// Random search's whole-member shrink-perturb as the original: the RL target critic (a shadow in
+/// the model state) is perturbed against the fresh member's, the GAN's EMA is kept.
+#[test]
+fn whole_model_state_shrink_perturb_follows_the_task() {
+    let (parent, _, _) = states();
+    let half = |m: &WeightMap| -> WeightMap {
+        m.iter()
+            .map(|(n, t)| (n.clone(), t.affine(0.5, 0.0).unwrap()))
+            .collect()
+    };
+    let fresh = MemberState {
+        weights: half(&parent.weights),
+        shadows: half(&parent.shadows),
+        ..Default::default()
+    };
+    let tr = Transfer {
+        positions: vec![String::new()],
+        rule: ShrinkPerturb::PAPER,
+        shadows: ShadowRule::ModelState,
+        reset_optimizer: false,
+    };
+    assert!(
+        inherit(&parent, &parent, &fresh, &tr).is_err(),
+        "unresolved"
+    );
+    let rl = inherit(&parent, &parent, &fresh, &tr.resolve(true)).unwrap();
+    // 0.4·(−1, −2) + 0.1·(−0.5, −1), in f32 as the blend computes it.
+    let sp = |x: f32| 0.4f32 * x + 0.1f32 * (0.5 * x);
+    assert_eq!(vals(&rl.shadows["net.l1.lin.weight"]), [sp(-1.0), sp(-2.0)]);
+    assert_eq!(vals(&rl.weights["net.l1.lin.weight"]), [sp(1.0), sp(2.0)]);
+    let gan = inherit(&parent, &parent, &fresh, &tr.resolve(false)).unwrap();
+    assert_eq!(vals(&gan.shadows["net.l1.lin.weight"]), [-1.0f32, -2.0]);
+    assert_eq!(vals(&gan.weights["net.l1.lin.weight"]), [sp(1.0), sp(2.0)]);
+}
+
+/// SEARL's weight mutation draws `how_many` among the matrices of the model state: with the
+/// shadows (RL: target critic in `model_state_dict`) the candidates are the weights' and the
+/// shadows' matrices, and all of them can be chosen at once; without, the shadows never change.
+#[test]
+fn searl_weight_mutation_of_a_member_draws_among_its_model_state() {
+    let dev = Device::Cpu;
+    let ones = |r: usize, c: usize| Tensor::ones((r, c), DType::F32, &dev).unwrap();
+    let state = MemberState {
+        weights: [
+            ("a.weight".to_string(), ones(40, 8)),
+            ("b.weight".to_string(), ones(30, 4)),
+        ]
+        .into(),
+        shadows: [("a.weight".to_string(), ones(40, 8))].into(),
+        ..Default::default()
+    };
+    let mut most = 0;
+    let mut shadow_chosen = 0;
+    for seed in 0..200 {
+        let mut with = state.clone();
+        let chosen = searl_weight_mutation_state(&mut with, true, seed).unwrap();
+        most = most.max(chosen.len());
+        if chosen.iter().any(|n| n == "shadow:a.weight") {
+            shadow_chosen += 1;
+        }
+        assert_eq!(with.shadows.len(), 1);
+        assert_eq!(with.weights.len(), 2);
+        let mut without = state.clone();
+        let chosen = searl_weight_mutation_state(&mut without, false, seed).unwrap();
+        assert!(chosen.iter().all(|n| !n.starts_with("shadow:")));
+        assert_eq!(
+            vals(&without.shadows["a.weight"]),
+            vals(&state.shadows["a.weight"])
+        );
+    }
+    assert_eq!(most, 3, "how_many reaches the three candidate matrices");
+    // Each candidate is chosen with probability E[how_many]/3 = 2/3.
+    assert!((110..160).contains(&shadow_chosen), "{shadow_chosen}");
 }

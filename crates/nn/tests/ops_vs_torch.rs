@@ -588,3 +588,60 @@ fn released_terms_keep_the_graph_and_lose_their_data() {
     let view = s.narrow(1, 1, 2).unwrap();
     assert!(pbtnas_nn::ops::release(&view).is_err());
 }
+
+/// `F.interpolate(x, scale_factor=4, mode='bilinear', align_corners=False)` and its backward
+/// for an upstream gradient `arange/10`, as PyTorch 2.15 printed them (dyadic values, exact in
+/// f32). Two ×2 steps give 0.75 where PyTorch's peak is 0.875.
+#[test]
+fn bilinear_x4_is_one_interpolation_as_pytorch() {
+    use pbtnas_nn::ops::{upsample2x, upsample_bilinear};
+    let x = [0., 1., 0., 2., 1., -1., 3., 0.5f32];
+    let want_row0 = [
+        0.0, 0.0, 0.125, 0.375, 0.625, 0.875, 0.875, 0.625, 0.375, 0.125, 0.25, 0.75, 1.25, 1.75,
+        2.0, 2.0,
+    ];
+    let want_row4 = [
+        0.625, 0.625, 0.515625, 0.296875, 0.078125, -0.140625, 0.015625, 0.546875, 1.078125,
+        1.609375, 1.773438, 1.570312, 1.367188, 1.164062, 1.0625, 1.0625,
+    ];
+    let want_grad = [45.9, 52.0, 58.4, 64.5, 138.7, 144.8, 151.2, 157.3];
+    let x = Var::from_vec(x.to_vec(), (1, 1, 2, 4), &Device::Cpu).unwrap();
+    let y = upsample_bilinear(&x, 4).unwrap();
+    assert_eq!(y.dims(), &[1, 1, 8, 16]);
+    let rows = y
+        .squeeze(0)
+        .unwrap()
+        .squeeze(0)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
+    for (got, want) in [(&rows[0], &want_row0), (&rows[4], &want_row4)] {
+        for (g, w) in got.iter().zip(want.iter()) {
+            assert!((g - w).abs() < 1e-6, "{got:?}");
+        }
+    }
+    let twice = upsample2x(&upsample2x(&x, true).unwrap(), true).unwrap();
+    let twice = twice.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert_eq!(twice[5], 0.75, "two ×2 steps are another interpolation");
+    let up = (Tensor::arange(0f32, 128., &Device::Cpu).unwrap() / 10.).unwrap();
+    let up = up.reshape((1, 1, 8, 16)).unwrap();
+    let grads = (&y * &up).unwrap().sum_all().unwrap().backward().unwrap();
+    let g = grads.get(x.as_tensor()).unwrap().flatten_all().unwrap();
+    for (g, w) in g.to_vec1::<f32>().unwrap().iter().zip(want_grad) {
+        assert!((g - w).abs() < 1e-3, "{g} vs {w}");
+    }
+    // ×2 through the general path equals the ×2 kernel.
+    let a = upsample_bilinear(&x, 2)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    let b = upsample2x(&x, true)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    assert_eq!(a, b);
+}

@@ -15,7 +15,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use candle_core::Device;
 use pbtnas_genome::ops;
 use pbtnas_nn::checkpoint::{decode, encode};
-use pbtnas_nn::{derive_seed, inherit, searl_weight_mutation};
+use pbtnas_nn::{derive_seed, inherit, searl_weight_mutation_state};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -464,14 +464,16 @@ impl<T: Task> Runner<'_, T> {
                 (Some(WeightSource::Slot(s)), None) => bail!("donor slot {s} has no checkpoint"),
                 (None, _) => bail!("a transfer without a donor"),
             };
-            state = inherit(&state, &donor, &fresh, transfer)?;
+            let transfer = transfer.resolve(task.shadows_in_model_state());
+            state = inherit(&state, &donor, &fresh, &transfer)?;
             if task.child_data_from_donor() && matches!(plan.donor, Some(WeightSource::Slot(_))) {
                 state.data = donor.data;
             }
         }
         if plan.weight_mutation {
-            searl_weight_mutation(
-                &mut state.weights,
+            searl_weight_mutation_state(
+                &mut state,
+                task.shadows_in_model_state(),
                 derive_seed(spec.train_seed, &[purpose::MUTATE]),
             )?;
         }

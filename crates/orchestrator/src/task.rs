@@ -76,6 +76,14 @@ pub trait Task: Sync {
         false
     }
 
+    /// Whether [`MemberState::shadows`] belong to the member's model state as the original code
+    /// saves it (`model_state_dict`): true for the RL target critic, false for the GAN's EMA
+    /// generator (saved apart). SEARL's weight mutation then draws among the shadows too, and
+    /// random search's whole-member shrink-perturb perturbs them.
+    fn shadows_in_model_state(&self) -> bool {
+        false
+    }
+
     /// The state of a freshly initialised member: the "fresh" side of shrink-perturb.
     fn fresh_state(&self, genome: &Genome, seed: u64) -> Result<MemberState> {
         self.save(&self.init(genome, seed)?)

@@ -202,17 +202,22 @@ fn plans_are_a_pure_function_of_records_and_seed() {
     }
 }
 
-#[test]
-fn no_mixing_ablation_mixes_a_parent_with_itself() {
-    let s = space();
-    let (recs, _) = records(&s, 12, 4);
-    let cfg = StrategyConfig::PbtNas {
+/// The "no mixing" ablation of Table 2.
+fn no_mixing() -> StrategyConfig {
+    StrategyConfig::PbtNas {
         mix_prob: 0.25,
         parent_frac: 0.25,
         survive_frac: 0.75,
         shrink_perturb: ShrinkPerturb::PAPER,
         mix_with_itself: true,
-    };
+    }
+}
+
+#[test]
+fn no_mixing_ablation_mixes_a_parent_with_itself() {
+    let s = space();
+    let (recs, _) = records(&s, 12, 4);
+    let cfg = no_mixing();
     let plans = from_config(&cfg)
         .next_generation(&recs, &s, &mut ChaCha8Rng::seed_from_u64(2))
         .unwrap();
@@ -227,6 +232,38 @@ fn no_mixing_ablation_mixes_a_parent_with_itself() {
         replaced > 0,
         "genes are still drawn and their layers shrink-perturbed"
     );
+}
+
+/// The original (`ea.py`, `mix_with_itself`) takes the first of two distinct draws from the top
+/// pool and no fitness swap follows, so every pool member is the parent equally often; the fitter
+/// of two would give the best of 3 members 2/3 and the worst 0.
+#[test]
+fn no_mixing_parent_is_uniform_over_the_pool() {
+    let s = space();
+    let (recs, order) = records(&s, 12, 4);
+    let cfg = no_mixing();
+    let strat = from_config(&cfg);
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let mut counts = std::collections::BTreeMap::new();
+    let mut total = 0usize;
+    while total < 30_000 {
+        for p in strat.next_generation(&recs, &s, &mut rng).unwrap() {
+            if p.kind == PlanKind::Child {
+                *counts.entry(p.parent.unwrap()).or_insert(0usize) += 1;
+                total += 1;
+            }
+        }
+    }
+    assert_eq!(counts.keys().copied().collect::<Vec<_>>(), {
+        let mut pool = order[..3].to_vec();
+        pool.sort();
+        pool
+    });
+    for (&slot, &c) in &counts {
+        // 1/3 ± 4.5 standard deviations (σ ≈ 0.0027 at 30 000 draws).
+        let share = c as f64 / total as f64;
+        assert!((share - 1.0 / 3.0).abs() < 0.012, "slot {slot}: {share}");
+    }
 }
 
 #[test]
@@ -302,7 +339,7 @@ fn random_search_keeps_everyone_and_can_shrink_perturb_all() {
         assert_eq!(p.donor, Some(WeightSource::Slot(p.slot)));
         let t = p.transfer.unwrap();
         assert_eq!(t.positions, [""]);
-        assert_eq!(t.shadows, ShadowRule::Keep);
+        assert_eq!(t.shadows, ShadowRule::ModelState);
         assert!(!t.reset_optimizer);
     }
 }

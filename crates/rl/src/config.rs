@@ -33,6 +33,20 @@ pub enum ChildReplay {
     Parent,
 }
 
+/// What draws the pixel observations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Renderer {
+    /// pbtnas's ray caster over the task's geoms: no GPU or OpenGL, any machine; silhouettes
+    /// match MuJoCo's closely (IoU, `crates/env`), with flat shading and no reflections, shadows
+    /// or skybox texture.
+    #[default]
+    Raycast,
+    /// MuJoCo's own OpenGL renderer (`dmc/` tasks, feature `mujoco-gl`): dm_control's pixels, as
+    /// the paper trained on.
+    Mujoco,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RlConfig {
@@ -44,6 +58,8 @@ pub struct RlConfig {
     pub frame_stack: usize,
     /// Frame width and height.
     pub image_size: usize,
+    /// What draws the frames (`raycast`, the default, or `mujoco`: the paper's pixels).
+    pub renderer: Renderer,
     /// Camera; default 2 for quadruped, else 0 (DrQ-v2).
     pub camera: Option<usize>,
     /// Frames (agent steps × action repeat) each member trains per PBT step.
@@ -85,6 +101,7 @@ impl Default for RlConfig {
             action_repeat: 2,
             frame_stack: 3,
             image_size: 84,
+            renderer: Renderer::Raycast,
             camera: None,
             frames_per_step: 100_000,
             seed_frames: 4_000,

@@ -7,7 +7,7 @@ use pbtnas_env::render::Image;
 use pbtnas_env::wrappers::{ActionRepeat, ActionScale, Pixels};
 use pbtnas_env::{DmcEnv, Env};
 
-use crate::config::{ObsKind, RlConfig};
+use crate::config::{ObsKind, Renderer, RlConfig};
 use crate::obs::ObsShape;
 
 type Scaled = ActionScale<ActionRepeat<DmcEnv>>;
@@ -31,7 +31,10 @@ fn state_bytes(s: &[f32]) -> Vec<u8> {
 
 impl AgentEnv {
     pub fn new(cfg: &RlConfig) -> Result<Self> {
-        let mut dmc = DmcEnv::new(&cfg.env)?;
+        let mut dmc = match cfg.renderer {
+            Renderer::Raycast => DmcEnv::new(&cfg.env)?,
+            Renderer::Mujoco => DmcEnv::with_mujoco_renderer(&cfg.env)?,
+        };
         let camera = cfg
             .camera
             .unwrap_or(if cfg.env.contains("quadruped") { 2 } else { 0 });

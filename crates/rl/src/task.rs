@@ -277,6 +277,11 @@ impl Task for RlTask {
         self.cfg.child_replay == ChildReplay::Donor
     }
 
+    /// The target critic is in the original's `model_state_dict`.
+    fn shadows_in_model_state(&self) -> bool {
+        true
+    }
+
     fn train_step(&self, m: &mut Member, ctx: &StepContext) -> Result<Metrics> {
         let c = &self.cfg;
         let mut env = AgentEnv::new(c)?;

@@ -43,9 +43,11 @@ impl Block {
                 (_, t) => Ok(t),
             }
         };
+        // A path exists only if its own node does: without n1, c3(n0) is not used at all.
         let path =
             |i: usize, n: Option<Term>, c_from_n0: usize, c_after: usize| -> Result<Option<Term>> {
-                let p = sum_terms([down(i, n, true)?, down(i, ap(c_from_n0, &n0)?, true)?])?;
+                let Some(n) = n else { return Ok(None) };
+                let p = sum_terms([down(i, Some(n), true)?, down(i, ap(c_from_n0, &n0)?, true)?])?;
                 let p = match &self.ops[c_after] {
                     Some(op) => p.map(|t| op.forward(&t, train)).transpose()?,
                     None => p,

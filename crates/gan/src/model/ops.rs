@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Result};
 use candle_core::{Tensor, D};
-use pbtnas_nn::ops::{conv_transpose2d, release, relu, upsample2x, ConvParams};
+use pbtnas_nn::ops::{conv_transpose2d, release, relu, upsample2x, upsample_bilinear, ConvParams};
 use pbtnas_nn::{Init, NormedConv, NormedWeight, Params};
 
 /// A 2-d convolution layer (optionally spectral-normalised), tensors `weight`, `bias`, and for
@@ -164,26 +164,50 @@ impl Op {
     }
 }
 
-/// 2×2 max pooling with stride 2 and a correct gradient (candle's max-pool backward is scaled
-/// wrongly): the maximum of the four shifted sub-grids.
+/// 2×2 max pooling with stride 2 and PyTorch's gradient: all of it to the first maximum of each
+/// window in scan order (candle's max backward gives every tied element the whole gradient, which
+/// a window of equal values, e.g. a conv's bias over a dead-ReLU region, makes 4× too large).
 pub fn max_pool2(x: &Tensor) -> Result<Tensor> {
     let (n, c, h, w) = x.dims4()?;
     let g = x
         .narrow(2, 0, h / 2 * 2)?
         .narrow(3, 0, w / 2 * 2)?
         .reshape((n, c, h / 2, 2, w / 2, 2))?;
-    let a = g.max_keepdim(3)?.max_keepdim(5)?;
-    Ok(a.reshape((n, c, h / 2, w / 2))?)
+    let at = |i: usize, j: usize| -> Result<Tensor> {
+        Ok(g.narrow(3, i, 1)?.narrow(5, j, 1)?.contiguous()?)
+    };
+    let taps = [at(0, 0)?, at(0, 1)?, at(1, 0)?, at(1, 1)?];
+    let m = taps[0]
+        .maximum(&taps[1])?
+        .maximum(&taps[2].maximum(&taps[3])?)?
+        .detach();
+    // One-hot of the first tap equal to the maximum (constants: the gradient flows to it alone).
+    let mut taken = m.zeros_like()?;
+    let mut out = m.zeros_like()?;
+    for t in &taps {
+        let first = (t.detach().eq(&m)?.to_dtype(x.dtype())? * taken.affine(-1.0, 1.0)?)?;
+        taken = (&taken + &first)?;
+        out = (out + (t * &first)?)?;
+    }
+    Ok(out.reshape((n, c, h / 2, w / 2))?)
 }
 
-/// Resizes to `size × size` by repeated ×2 steps (the resolutions here are powers of two apart).
+/// Resizes `(N, C, s, s)` to `size × size` (a power-of-two multiple of `s`), as the original's
+/// `F.interpolate`: nearest by repeated ×2 steps (the same values), bilinear ×2 by one step and a
+/// larger bilinear factor in one interpolation (a projection to the bottom width, ×4, differs
+/// from two ×2 steps).
 pub fn upsample_to(x: &Tensor, size: usize, bilinear: bool) -> Result<Tensor> {
+    let from = x.dim(D::Minus1)?;
+    if from == 0 || size % from != 0 || !(size / from).is_power_of_two() {
+        bail!("cannot resize {from} to {size} by a power of two");
+    }
+    let factor = size / from;
+    if bilinear && factor > 2 {
+        return Ok(upsample_bilinear(x, factor)?);
+    }
     let mut y = x.clone();
     while y.dim(D::Minus1)? < size {
         y = upsample2x(&y, bilinear)?;
-    }
-    if y.dim(D::Minus1)? != size {
-        bail!("cannot resize {} to {size} by doubling", x.dim(D::Minus1)?);
     }
     Ok(y)
 }

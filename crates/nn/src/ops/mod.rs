@@ -31,6 +31,6 @@ pub(crate) use cuda::own_kernels;
 pub use cuda::{candle_ops, candle_ops_from_env, use_candle_ops, OpGroup};
 pub use fused::{conv2d_bias_relu, relu_conv2d_bias};
 pub use release::release;
-pub use resample::upsample2x;
+pub use resample::{upsample2x, upsample_bilinear};
 pub use update::soft_update;
 pub(crate) use update::{in_place_ok, AdamStep, Blend};

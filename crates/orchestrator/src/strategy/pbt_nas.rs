@@ -29,15 +29,13 @@ impl Strategy for PbtNas {
         let sel = select(records, self.parent_frac, self.survive_frac)?;
         let mut plans: Vec<SlotPlan> = records.iter().map(SlotPlan::survivor).collect();
         for &slot in &sel.replaced {
-            let (parent, drawn_donor) = if self.mix_with_itself && sel.parents.len() < 2 {
-                (sel.parents[0], sel.parents[0])
+            // No mixing: the original draws two distinct members, sets the donor to the first
+            // and, the fitnesses being equal, never swaps: the parent is uniform over the pool.
+            let (parent, donor) = if self.mix_with_itself {
+                let p = sel.draw_one(rng);
+                (p, p)
             } else {
                 sel.draw_pair(rng)
-            };
-            let donor = if self.mix_with_itself {
-                parent
-            } else {
-                drawn_donor
             };
             let (genome, replaced) = ops::mix(
                 &records[parent].genome,

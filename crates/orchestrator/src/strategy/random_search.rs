@@ -1,5 +1,6 @@
 //! Random search (spec §2): members train independently; optionally every member is
-//! shrink-perturbed as a whole at the start of every step but the first.
+//! shrink-perturbed as a whole at the start of every step but the first (its model state, as the
+//! original's `net.state_dict()`: for RL the target critic too, for GANs not the EMA generator).
 
 use anyhow::Result;
 use pbtnas_genome::SearchSpace;
@@ -31,7 +32,7 @@ impl Strategy for RandomSearch {
                     plan.transfer = Some(Transfer {
                         positions: vec![String::new()],
                         rule,
-                        shadows: ShadowRule::Keep,
+                        shadows: ShadowRule::ModelState,
                         reset_optimizer: false,
                     });
                 }

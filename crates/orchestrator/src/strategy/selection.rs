@@ -3,6 +3,7 @@
 
 use anyhow::{bail, Result};
 use rand::seq::index;
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::MemberRecord;
@@ -57,6 +58,11 @@ pub fn select(records: &[MemberRecord], parent_frac: f64, survive_frac: f64) -> 
 }
 
 impl Selection {
+    /// One member of the parent pool, uniformly.
+    pub fn draw_one(&self, rng: &mut ChaCha8Rng) -> usize {
+        self.parents[rng.random_range(0..self.parents.len())]
+    }
+
     /// Two distinct members of the parent pool drawn uniformly, the fitter first.
     pub fn draw_pair(&self, rng: &mut ChaCha8Rng) -> (usize, usize) {
         let pick = index::sample(rng, self.parents.len(), 2);

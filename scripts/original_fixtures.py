@@ -8,7 +8,8 @@ projection and the in-place skip add) it builds the original's networks at a sma
 every tensor to a closed-form value that the Rust tests compute too (`fill` below, by pbtnas's
 tensor name), runs fixed inputs forward and a fixed scalar backward, and writes sampled outputs and
 per-tensor gradient projections to crates/gan/tests/fixtures/original_gan.json, with the
-original's commit.
+original's commit. First it checks that the benchmarks' PyTorch twin (scripts/gan_torch.py)
+computes what the original computes on configs/gan/bench_genome.txt.
 
 Run: scripts/setup-torch.sh, then .venv/bin/python scripts/original_fixtures.py ORIGINAL_REPO_DIR
 """
@@ -126,10 +127,10 @@ def load_closed_form(module):
             t.copy_(torch.from_numpy(fill(n, list(t.shape))))
 
 
-def build(repo_ss, genome, hard, stl):
+def build(repo_ss, genome, hard, stl, geo=GEO):
     from models.gan.advnas import AdvNasGandD
 
-    params = dict(GEO, g_activation="relu", d_activation="relu", d_spectral_norm=True,
+    params = dict(geo, g_activation="relu", d_activation="relu", d_spectral_norm=True,
                   d_type="advnas_my" if hard else "autogan", if_search_projections=hard,
                   if_stl_projections=stl)
     with contextlib.redirect_stdout(io.StringIO()):
@@ -172,6 +173,83 @@ def record(repo_ss, genome, hard, stl, tag):
     with torch.no_grad():
         out["d_logits_eval"] = [r8(v) for v in d(x.detach()).reshape(-1)]
     return out
+
+
+def twin_name(name):
+    """pbtnas's name of a tensor of scripts/gan_torch.py (the benchmarks' PyTorch side)."""
+    p = name.split(".")
+    leaf = {"weight_orig": "weight"}.get(p[-1], p[-1])
+    if p[0] == "proj":
+        return f"gen.proj{p[1]}.linear.{leaf}"
+    if p[0] in ("bn", "to_rgb"):
+        return f"gen.head.{p[0]}.{leaf}"
+    if p[0] == "ups":
+        return f"gen.cell{int(p[1]) + 1}.up{p[2]}.{p[3]}.{leaf}"
+    if p[0] == "ops":
+        return f"gen.cell{int(p[1]) + 1}.c{p[2]}.{leaf}"
+    if p[0] == "skips":
+        return f"gen.cell{int(p[1]) + 1}.skip{int(p[2]) + 1}.{leaf}"
+    if p[0] == "head":
+        return f"disc.head.{leaf}"
+    kind = {"ops": "c", "down": "down"}[p[2]]  # blocks.{b}.{ops|down}.{k}.conv.*
+    return f"disc.block{int(p[1]) + 1}.{kind}{p[3]}.{leaf}"
+
+
+def original_genes(ss, long_form):
+    """The original's gene values of a genome in pbtnas's long form (configs/gan/bench_genome.txt)."""
+    node = {"if_enabled": "if_enabled_NOWEIGHT", "up_mode": "up_mode_NOWEIGHT",
+            "dropout": "dropout_NOWEIGHT", "downsample": "downsample_NOWEIGHT"}
+    genes = []
+    for pos in ss.gene_to_pos:
+        block = pos.block.replace("projections.", "proj")
+        short = {v: k for k, v in node.items()}.get(pos.node, pos.node)
+        ours = long_form[f"{block}.{short}"]
+        for i, opt in enumerate(ss.pos_to_options[pos]):
+            text = "_".join(opt) if isinstance(opt, tuple) else str(opt)
+            text = {"ConvTranspose": "conv_transpose", "True": "true", "False": "false"}.get(text, text)
+            if text == ours:
+                genes.append(i)
+                break
+        else:
+            raise ValueError(f"{block}.{short}={ours} is not an option of the original")
+    return genes
+
+
+def check_twin(repo_ss):
+    """The benchmarks' PyTorch twin (scripts/gan_torch.py) must compute what the original computes:
+    both built for the benchmark genome, the same closed-form tensors, G (eval) and D (train)."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+    import gan_torch
+
+    text = (pathlib.Path(__file__).resolve().parent.parent / "configs/gan/bench_genome.txt").read_text()
+    long_form = gan_torch.parse_genome(text)
+    geo = dict(GEO, latent_dim=gan_torch.LATENT)
+    with contextlib.redirect_stdout(io.StringIO()):
+        ss = repo_ss(model_class="AdvNas", model_parameters=dict(
+            geo, d_type="advnas_my", if_search_projections=True))
+    _, net = build(repo_ss, original_genes(ss, long_form), True, False, geo)
+    gen = gan_torch.Generator(long_form, geo["gf_dim"], geo["bottom_width"])
+    disc = gan_torch.Discriminator(long_form, geo["df_dim"])
+    for module in (gen, disc):
+        with torch.no_grad():
+            for name, t in module.state_dict().items():
+                if not name.endswith("num_batches_tracked"):
+                    t.copy_(torch.from_numpy(fill(twin_name(name), list(t.shape))))
+    z = torch.from_numpy(wave(BATCH * geo["latent_dim"], 0.3, 1.1).astype(np.float32))
+    z = z.reshape(BATCH, geo["latent_dim"])
+    side = geo["bottom_width"] * 2 ** geo["n_cells"]
+    x = torch.from_numpy(wave(BATCH * 3 * side * side, 0.9, 0.417).astype(np.float32))
+    x = x.reshape(BATCH, 3, side, side)
+    net.eval(), gen.eval()
+    net.discriminator.train(), disc.train()
+    with torch.no_grad():
+        pairs = [("G(z)", gen(z), net.generator(z)), ("D(x)", disc(x), net.discriminator(x))]
+    for what, twin, orig in pairs:
+        err = float((twin - orig).abs().max() / orig.abs().max().clamp(min=1e-6))
+        if not err <= 1e-4:
+            sys.exit(f"scripts/gan_torch.py computes another {what} than the original for "
+                     f"configs/gan/bench_genome.txt (max relative error {err:.2e})")
+    print("scripts/gan_torch.py agrees with the original on the benchmark genome", file=sys.stderr)
 
 
 def gene_index(ss, block, node):
@@ -248,6 +326,7 @@ def main():
     if len(commit) != 40:
         sys.exit(f"{repo} is not a git checkout of the original: its commit goes into the fixture")
     torch.set_grad_enabled(True)
+    check_twin(AdvNasMySearchSpace)
     rng = np.random.default_rng(31173)
     spaces = {}
     for space, hard in (("gan_hard", True), ("gan", False)):

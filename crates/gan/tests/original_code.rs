@@ -1,9 +1,12 @@
 //! Golden tests against the original PBT-NAS code (github.com/AwesomeLemon/PBT-NAS, the commit
 //! named in the fixture): `scripts/original_fixtures.py ORIGINAL_REPO_DIR` builds the original's
-//! generator and discriminators for 358 GanHard and 60 Gan genomes at a small geometry, sets every
-//! tensor to a closed-form value of its pbtnas name (`fill`, the same formula as the script's),
-//! and records sampled outputs, the logits and per-tensor gradient projections of fixed scalars.
-//! Here the same genomes are built by pbtnas and must agree to a relative 1e-4 in f32.
+//! generator and discriminators at a small geometry for 408 GanHard genomes (300 drawn from seed
+//! 31173, 108 hand-picked to reach every branch of the D block, the ×4 bilinear projection and
+//! the lone skip of a cell) and 60 Gan genomes (10 with the STL projections), sets every tensor
+//! to a closed-form value of its pbtnas name (`fill`, the same formula as the script's), and
+//! records sampled outputs, the logits and per-tensor gradient projections of fixed scalars.
+//! Here the same genomes are built by pbtnas and must agree to a relative 1e-4 in f32; a genome
+//! that differs fails with its genes and what differs.
 
 use std::collections::BTreeMap;
 

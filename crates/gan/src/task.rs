@@ -477,7 +477,7 @@ impl Task for GanTask {
             prof.mark("d_adam")?;
             // Detached: the loss would otherwise keep the step's whole graph alive.
             d_last = Some(d_loss.detach());
-            if in_epoch % c.n_critic == 0 {
+            if in_epoch.is_multiple_of(c.n_critic) {
                 let fake = m.gen.forward(
                     &noise(2 * n, self.geo.latent, seed ^ 1, &self.device)?,
                     true,

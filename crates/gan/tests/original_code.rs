@@ -117,7 +117,9 @@ impl Diffs {
     }
 
     fn close_rel(&mut self, what: &str, got: f64, want: f64, scale: f64, tol: f64) {
-        if !((got - want).abs() <= tol * scale.max(want.abs()) + 1e-9) {
+        // Written so that a NaN on either side differs.
+        let within = (got - want).abs() <= tol * scale.max(want.abs()) + 1e-9;
+        if !within {
             self.0
                 .push(format!("{what}: pbtnas {got:.7e}, original {want:.7e}"));
         }

@@ -195,7 +195,8 @@ fn build(
 /// Records `what` when `|got − want| / scale` exceeds [`TOL`] (or is NaN).
 fn close(what: String, got: f64, want: f64, scale: f64, diffs: &mut Vec<String>) {
     let err = (got - want).abs() / scale.max(1e-30);
-    if !(err <= TOL) {
+    let within = err <= TOL; // false for NaN
+    if !within {
         diffs.push(format!(
             "{what}: {got:.8e}, the original {want:.8e} (rel. error {err:.1e})"
         ));

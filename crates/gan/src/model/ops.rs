@@ -198,7 +198,7 @@ pub fn max_pool2(x: &Tensor) -> Result<Tensor> {
 /// from two ×2 steps).
 pub fn upsample_to(x: &Tensor, size: usize, bilinear: bool) -> Result<Tensor> {
     let from = x.dim(D::Minus1)?;
-    if from == 0 || size % from != 0 || !(size / from).is_power_of_two() {
+    if from == 0 || !size.is_multiple_of(from) || !(size / from).is_power_of_two() {
         bail!("cannot resize {from} to {size} by a power of two");
     }
     let factor = size / from;

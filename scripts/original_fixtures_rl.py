@@ -36,7 +36,8 @@ Run: scripts/setup-torch.sh, then
 The original's commit is read with `git -C ORIGINAL_REPO_DIR rev-parse HEAD`; a copy that is not
 a git checkout needs --commit. `--calibrate` instead reruns every case in float64 and prints the
 worst float32 error under the Rust test's measures (nothing is written).
-Writes crates/rl/tests/fixtures/original_rl.json.
+Writes crates/rl/tests/fixtures/original_rl.json. First it checks that the benchmarks' PyTorch
+DrQ-v2 (scripts/drq_torch.py) computes what the original's DrQ-v2 networks compute.
 """
 import argparse
 import contextlib
@@ -226,6 +227,38 @@ def import_original(repo):
     from models.rl.drqv2_nets_normact import ActorNormActNAS, CriticNormActNAS, EncoderNormActNAS
     from search_space.rl_normact_ss import RlNormActSearchSpace
     return RlNormActSearchSpace, EncoderNormActNAS, ActorNormActNAS, CriticNormActNAS
+
+
+def check_twin(repo):
+    """The benchmarks' PyTorch DrQ-v2 (scripts/drq_torch.py) must compute what the original's
+    DrQ-v2 networks (models/rl/drqv2_nets_original.py) compute: the twin's tensors loaded into the
+    original's classes by name (strict), encoder, actor mean and Q1/Q2 on fixed inputs."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+    import drq_torch
+    from models.rl import drqv2_nets_original as orig
+
+    torch.manual_seed(0)
+    size, f_dim, hidden, actions = 84, 50, 32, 6
+    twin_enc = drq_torch.Encoder()
+    repr_dim = twin_enc(torch.zeros(1, 9, size, size)).shape[1]
+    twins = [twin_enc, drq_torch.Actor(repr_dim, f_dim, hidden, actions),
+             drq_torch.Critic(repr_dim, f_dim, hidden, actions)]
+    origs = [orig.Encoder((9, size, size)), orig.Actor(repr_dim, (actions,), f_dim, hidden),
+             orig.Critic(repr_dim, (actions,), f_dim, hidden)]
+    for t, o in zip(twins, origs):
+        o.load_state_dict(t.state_dict(), strict=True)
+    obs = torch.rand(2, 9, size, size) * 255
+    action = torch.rand(2, actions) * 2 - 1
+    with torch.no_grad():
+        h_t, h_o = twins[0](obs), origs[0](obs)
+        pairs = [("encoder", h_t, h_o), ("actor mean", twins[1](h_t), origs[1](h_o, 1.0).mean)]
+        pairs += list(zip(("Q1", "Q2"), twins[2](h_t, action), origs[2](h_o, action)))
+    for what, a, b in pairs:
+        err = float((a - b).abs().max() / b.abs().max().clamp(min=1e-6))
+        if not err <= 1e-5:
+            sys.exit(f"scripts/drq_torch.py computes another {what} than the original's DrQ-v2 "
+                     f"networks (max relative error {err:.2e})")
+    print("scripts/drq_torch.py agrees with the original's DrQ-v2 networks", file=sys.stderr)
 
 
 def space_table(ss):
@@ -464,6 +497,7 @@ def main():
         sys.exit(f"{args.repo} is not a git checkout: give its commit with --commit")
 
     classes = import_original(args.repo)
+    check_twin(args.repo)
     with contextlib.redirect_stdout(io.StringIO()):  # the space prints every position
         ss = classes[0]("drqv2", dict(MODEL_PARAMETERS, task="rl_normact"))
     table = space_table(ss)

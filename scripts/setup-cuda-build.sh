@@ -61,8 +61,12 @@ done
 # Link stubs: every function cudarc can reference, returning an error (34: CUDA_ERROR_STUB_LIBRARY),
 # for linking and for running a CUDA build where there is no driver.
 mkdir -p "$root/lib/stubs"
-reg=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/cudarc-0.19.10 2>/dev/null | head -1)
-if [ -z "$reg" ]; then cargo fetch -q && reg=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/cudarc-0.19.10 | head -1); fi
+# cudarc's source is unpacked only once something builds it or `cargo fetch` runs (a clean clone's
+# test build has no CUDA): look with a glob, not `ls`, which `pipefail` would turn into an exit.
+cudarc_src() { for d in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/cudarc-0.19.10; do [ -d "$d" ] && echo "$d" && return; done; true; }
+reg=$(cudarc_src)
+if [ -z "$reg" ]; then cargo fetch -q && reg=$(cudarc_src); fi
+[ -n "$reg" ] || { echo "cudarc 0.19.10's source is not in cargo's registry after cargo fetch" >&2; exit 1; }
 stub() { # library soname, cudarc bindings file, symbol prefix
   grep -ho "pub unsafe fn $3[A-Za-z0-9_]*" "$reg/$2" | sort -u |
     awk '{print "int " $4 "(void) { return 34; }"}' >"$root/lib/stubs/$1.c"

@@ -11,10 +11,12 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use pbtnas_gan::{GanTask, IsProtocol};
 use pbtnas_genome::SearchSpace;
+use pbtnas_nn::MemberState;
+use pbtnas_orchestrator::best::{best_member, BestMember};
 use pbtnas_orchestrator::checkpoints::Checkpoints;
 use pbtnas_orchestrator::progress::count_bar;
 use pbtnas_orchestrator::runner::layout;
-use pbtnas_orchestrator::store::Trial;
+use pbtnas_orchestrator::start_state::start_state;
 use pbtnas_orchestrator::{status, RunConfig, Task};
 
 /// What `pbtnas eval` is asked for.
@@ -35,24 +37,26 @@ pub fn run(run_dir: &Path, opts: &EvalOptions) -> Result<()> {
     let cfg = RunConfig::from_file(&run_dir.join(layout::CONFIG))
         .with_context(|| format!("{} is not a run directory", run_dir.display()))?;
     let (trials, _) = status::load(run_dir)?;
-    let best = trials
-        .iter()
-        .filter(|t| t.fitness.is_some_and(f64::is_finite) && t.ckpt.is_some())
-        .max_by(|a, b| a.fitness.partial_cmp(&b.fitness).expect("finite"))
-        .context("the run has no evaluated member with a checkpoint yet")?;
+    let best = best_member(&trials, cfg.untrained_best_ever())
+        .context("the run has no evaluated member yet")?;
     let device = pbtnas_nn::parse_device(&opts.device)?;
     let space = SearchSpace::from_file(run_dir.join(layout::SPACE))?;
     let ckpts = Checkpoints::open(cfg.checkpoints.location.as_deref(), run_dir)?;
-    let sha = best.ckpt.as_deref().expect("filtered");
-    let (state, _) = pbtnas_nn::checkpoint::decode(&ckpts.get(sha)?, &device)?;
-    let (g, slot) = (best.spec.generation + 1, best.spec.slot);
+    let model = Model {
+        best,
+        ckpts: &ckpts,
+        device: &device,
+    };
+    let t = best.trial();
+    let (g, slot) = (t.spec.generation + 1, t.spec.slot);
     let header = serde_json::json!({
-        "generation": g, "slot": slot, "genome": best.spec.plan.genome.to_string(),
-        "fitness": best.fitness, "seed": opts.seed,
+        "generation": g, "slot": slot, "genome": t.spec.plan.genome.to_string(),
+        "fitness": best.fitness(), "seed": opts.seed,
+        "untrained": matches!(best, BestMember::Untrained { .. }),
     });
     let kind = cfg.task_kind()?;
     let (result, line) = match kind {
-        "gan" => gan(&cfg, space, &device, best, state, opts)?,
+        "gan" => gan(&cfg, space, &model, opts)?,
         "rl" => {
             let last = trials.iter().map(|t| t.spec.generation).max().unwrap_or(0);
             let paper_score = trials
@@ -60,16 +64,7 @@ pub fn run(run_dir: &Path, opts: &EvalOptions) -> Result<()> {
                 .filter(|t| t.spec.generation == last)
                 .filter_map(|t| t.fitness)
                 .fold(f64::NEG_INFINITY, f64::max);
-            rl(
-                &cfg,
-                space,
-                &device,
-                best,
-                state,
-                opts,
-                run_dir,
-                paper_score,
-            )?
+            rl(&cfg, space, &model, opts, run_dir, paper_score)?
         }
         other => bail!("pbtnas eval knows the gan and rl tasks; this run's task is {other}"),
     };
@@ -91,27 +86,55 @@ pub fn run(run_dir: &Path, opts: &EvalOptions) -> Result<()> {
     Ok(())
 }
 
+/// The best-ever member's model, by [`best_member`]: a trained step's checkpoint, or (the
+/// SEARL quirk) an untrained child's start state rebuilt from its step's inputs.
+struct Model<'a> {
+    best: BestMember<'a>,
+    ckpts: &'a Checkpoints,
+    device: &'a candle_core::Device,
+}
+
+impl Model<'_> {
+    fn load<T: Task>(&self, task: &T) -> Result<T::Member> {
+        let read = |sha: &str| -> Result<MemberState> {
+            Ok(pbtnas_nn::checkpoint::decode(&self.ckpts.get(sha)?, &candle_core::Device::Cpu)?.0)
+        };
+        let t = self.best.trial();
+        let state = match self.best {
+            BestMember::Trained(t) => read(
+                t.ckpt
+                    .as_deref()
+                    .context("the best member has no checkpoint")?,
+            )?,
+            BestMember::Untrained { child, .. } => start_state(task, &child.spec, &read)?,
+        };
+        let untrained = if matches!(self.best, BestMember::Untrained { .. }) {
+            " (untrained SEARL child: the original's best-ever quirk)"
+        } else {
+            ""
+        };
+        eprintln!(
+            "best member: generation {}, slot {}{untrained}, fitness {:.5}",
+            t.spec.generation + 1,
+            t.spec.slot,
+            self.best.fitness()
+        );
+        task.load(&t.spec.plan.genome, state.to_device(self.device)?)
+    }
+}
+
 /// The best member's mean return over `opts.episodes` episodes and a GIF of the first.
-#[allow(clippy::too_many_arguments)]
 fn rl(
     cfg: &RunConfig,
     space: SearchSpace,
-    device: &candle_core::Device,
-    best: &Trial,
-    state: pbtnas_nn::MemberState,
+    model: &Model,
     opts: &EvalOptions,
     run_dir: &Path,
     paper_score: f64,
 ) -> Result<(serde_json::Value, String)> {
-    let task = pbtnas_rl::RlTask::new(&cfg.task, space, device)?;
-    let member = task.load(&best.spec.plan.genome, state)?;
-    eprintln!(
-        "best member: generation {}, slot {}, fitness {:.2}; {} episodes",
-        best.spec.generation + 1,
-        best.spec.slot,
-        best.fitness.expect("filtered"),
-        opts.episodes
-    );
+    let task = pbtnas_rl::RlTask::new(&cfg.task, space, model.device)?;
+    let member = model.load(&task)?;
+    eprintln!("{} episodes", opts.episodes);
     let started = Instant::now();
     let (returns, frames) =
         task.evaluate_returns(&member, opts.episodes.max(1), opts.seed, true)?;
@@ -136,9 +159,7 @@ fn rl(
 fn gan(
     cfg: &RunConfig,
     space: SearchSpace,
-    device: &candle_core::Device,
-    best: &Trial,
-    state: pbtnas_nn::MemberState,
+    model: &Model,
     opts: &EvalOptions,
 ) -> Result<(serde_json::Value, String)> {
     let (samples, seed) = (opts.samples, opts.seed);
@@ -149,14 +170,9 @@ fn gan(
         other => bail!("--metric is fid or fd-dinov2, not {other}"),
     };
     section["fitness"] = opts.metric.as_str().into();
-    let task = GanTask::new(&section, space, device)?;
-    let member = task.load(&best.spec.plan.genome, state)?;
-    eprintln!(
-        "best member: generation {}, slot {}, fitness {:.5}; {name} over {samples} samples",
-        best.spec.generation + 1,
-        best.spec.slot,
-        best.fitness.expect("filtered")
-    );
+    let task = GanTask::new(&section, space, model.device)?;
+    let member = model.load(&task)?;
+    eprintln!("{name} over {samples} samples");
     let started = Instant::now();
     let is_images = match opts.is_protocol {
         IsProtocol::Paper if name == "FID" => pbtnas_metrics::PAPER_IS_SAMPLES,

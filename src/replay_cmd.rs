@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
+use pbtnas_orchestrator::best::best_trial;
 use pbtnas_orchestrator::config::ExploitSchedule;
-use pbtnas_orchestrator::runner::{best_trial, layout};
+use pbtnas_orchestrator::runner::layout;
 use pbtnas_orchestrator::{RunConfig, RunSummary, StrategyConfig};
 use pbtnas_report::history::{ancestry, fitness};
 use pbtnas_report::run_data::trial_id;

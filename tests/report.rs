@@ -199,7 +199,7 @@ fn report_exports_and_lineage_match_the_store() {
         out.to_str().unwrap(),
     ]);
     let arch = std::fs::read_to_string(out.join("architecture.yaml")).unwrap();
-    let best = pbtnas_orchestrator::runner::best_trial(&run.trials).unwrap();
+    let best = pbtnas_orchestrator::best::best_trial(&run.trials).unwrap();
     assert!(arch.contains(&best.spec.plan.genome.to_string()), "{arch}");
     let bytes = std::fs::read(out.join("model.safetensors")).unwrap();
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
@@ -220,7 +220,7 @@ fn replay_retrains_the_best_line_as_one_model() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = quick_run(tmp.path(), 5);
     let run = pbtnas_report::RunData::load(&dir).unwrap();
-    let best = pbtnas_orchestrator::runner::best_trial(&run.trials).unwrap();
+    let best = pbtnas_orchestrator::best::best_trial(&run.trials).unwrap();
     let line: Vec<String> = pbtnas_report::history::ancestry(&run, best)
         .iter()
         .map(|t| t.spec.plan.genome.to_string())

@@ -80,6 +80,10 @@ pub enum StrategyConfig {
         parent_frac: f64,
         #[serde(default = "three_quarters")]
         survive_frac: f64,
+        /// The original's best-ever quirk (off by default): a mutated child, untrained, rated
+        /// with its parent's fitness, can become the best-ever member (`crate::best`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        untrained_best_ever: bool,
     },
     /// Random search: every member trains independently. With `shrink_perturb_always`, every
     /// member's whole state is shrink-perturbed at the start of every step but the first.
@@ -186,6 +190,17 @@ impl Default for CheckpointPolicy {
 }
 
 impl RunConfig {
+    /// Whether the best-ever member follows the original's SEARL quirk ([`crate::best`]).
+    pub fn untrained_best_ever(&self) -> bool {
+        matches!(
+            self.strategy,
+            StrategyConfig::Searl {
+                untrained_best_ever: true,
+                ..
+            }
+        )
+    }
+
     /// Reads a config file. A relative `space` path is resolved against the file's folder, and
     /// `extends: base.yaml` (relative to the file) starts from that config, deep-merging this
     /// file's keys over it (a section with another `kind` replaces the base's), so an ablation
@@ -314,6 +329,7 @@ impl RunConfig {
             StrategyConfig::Searl {
                 parent_frac,
                 survive_frac,
+                ..
             } => {
                 let parents = frac("parent_frac", *parent_frac)?;
                 if parents < 2 {

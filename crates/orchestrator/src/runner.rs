@@ -15,11 +15,12 @@ use anyhow::{anyhow, bail, Context, Result};
 use candle_core::Device;
 use pbtnas_genome::ops;
 use pbtnas_nn::checkpoint::{decode, encode};
-use pbtnas_nn::{derive_seed, inherit, searl_weight_mutation_state};
+use pbtnas_nn::derive_seed;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
+use crate::best::{best_member, best_trial, BestMember};
 use crate::checkpoints::{CheckpointError, Checkpoints};
 use crate::config::{RunConfig, StrategyConfig};
 use crate::progress::{human_duration, Output, Progress};
@@ -28,7 +29,7 @@ use crate::strategy::{self, MemberRecord, PlanKind, SlotPlan, WeightSource};
 use crate::task::{StepContext, Task};
 
 /// Seed purposes (the first element of every derived seed path).
-mod purpose {
+pub(crate) mod purpose {
     pub const INIT_POPULATION: u64 = 1;
     pub const SELECT: u64 = 2;
     pub const TRAIN: u64 = 3;
@@ -440,43 +441,8 @@ impl<T: Task> Runner<'_, T> {
     ) -> Result<(f64, Vec<u8>, crate::task::Metrics)> {
         let plan = &spec.plan;
         let task = self.task;
-        task.space().validate(&plan.genome)?;
-        let load = |sha: &str| self.load_input(sha, depth);
-        let mut state = match &spec.parent_ckpt {
-            Some(sha) => load(sha)?,
-            None => task
-                .fresh_state(
-                    &plan.genome,
-                    derive_seed(spec.train_seed, &[purpose::INIT_WEIGHTS]),
-                )?
-                .to_device(&Device::Cpu)?,
-        };
-        if let Some(transfer) = &plan.transfer {
-            let fresh = task
-                .fresh_state(
-                    &plan.genome,
-                    derive_seed(spec.train_seed, &[purpose::FRESH]),
-                )?
-                .to_device(&Device::Cpu)?;
-            let donor = match (plan.donor, &spec.donor_ckpt) {
-                (Some(WeightSource::Fresh), _) => fresh.clone(),
-                (Some(WeightSource::Slot(_)), Some(sha)) => load(sha)?,
-                (Some(WeightSource::Slot(s)), None) => bail!("donor slot {s} has no checkpoint"),
-                (None, _) => bail!("a transfer without a donor"),
-            };
-            let transfer = transfer.resolve(task.shadows_in_model_state());
-            state = inherit(&state, &donor, &fresh, &transfer)?;
-            if task.child_data_from_donor() && matches!(plan.donor, Some(WeightSource::Slot(_))) {
-                state.data = donor.data;
-            }
-        }
-        if plan.weight_mutation {
-            searl_weight_mutation_state(
-                &mut state,
-                task.shadows_in_model_state(),
-                derive_seed(spec.train_seed, &[purpose::MUTATE]),
-            )?;
-        }
+        let state =
+            crate::start_state::start_state(task, spec, &|sha| self.load_input(sha, depth))?;
         let mut member = task.load(&plan.genome, state)?;
         let ctx = StepContext {
             generation: spec.generation,
@@ -747,7 +713,15 @@ impl<T: Task> Runner<'_, T> {
             }
         }
         if policy.keep_best {
-            keep.extend(best_trial(&all).and_then(|t| t.ckpt.clone()));
+            match best_member(&all, self.cfg.untrained_best_ever()) {
+                Some(BestMember::Trained(t)) => keep.extend(t.ckpt.clone()),
+                // The SEARL quirk's best is rebuilt from its step's inputs.
+                Some(BestMember::Untrained { child, .. }) => {
+                    keep.extend(child.spec.parent_ckpt.clone());
+                    keep.extend(child.spec.donor_ckpt.clone());
+                }
+                None => {}
+            }
         }
         let referenced: HashSet<String> = all
             .iter()
@@ -778,23 +752,20 @@ impl<T: Task> Runner<'_, T> {
             best.spec.plan.genome,
             initial_best
         ));
+        if let Some(BestMember::Untrained { child, .. }) =
+            best_member(&all, self.cfg.untrained_best_ever())
+        {
+            let (g, slot) = (child.spec.generation + 1, child.spec.slot);
+            self.progress.event("untrained_best_ever", json!({"generation": g, "slot": slot}), &format!(
+                "untrained_best_ever: the best-ever model is the start state of gen {g} slot {slot} (an untrained SEARL child), as in the original; `pbtnas eval` evaluates it"
+            ));
+        }
         Ok(RunSummary {
             generations: last + 1,
             initial_best,
             best,
         })
     }
-}
-
-/// The best finished trial of a run (ties: earliest).
-pub fn best_trial(trials: &[Trial]) -> Option<&Trial> {
-    trials
-        .iter()
-        .filter(|t| t.status == TrialStatus::Done && t.fitness.is_some())
-        .fold(None, |best: Option<&Trial>, t| match best {
-            Some(b) if b.fitness >= t.fitness => Some(b),
-            _ => Some(t),
-        })
 }
 
 /// A one-word-ish description of how a slot's member was made: `5<-2x4[1,3]`, `7<-1 wmut`.

@@ -7,8 +7,9 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::json;
 
+use crate::best::best_trial;
 use crate::progress::human_duration;
-use crate::runner::{best_trial, describe_plan, layout};
+use crate::runner::{describe_plan, layout};
 use crate::store::{Trial, TrialStatus};
 
 /// A run's trials, read from its directory.

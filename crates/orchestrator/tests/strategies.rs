@@ -185,6 +185,7 @@ fn plans_are_a_pure_function_of_records_and_seed() {
         StrategyConfig::Searl {
             parent_frac: 0.25,
             survive_frac: 0.75,
+            untrained_best_ever: false,
         },
     ] {
         let strat = from_config(&cfg);
@@ -273,6 +274,7 @@ fn searl_copies_the_fitter_and_mutates_one_of_three_ways() {
     let strat = from_config(&StrategyConfig::Searl {
         parent_frac: 0.25,
         survive_frac: 0.75,
+        untrained_best_ever: false,
     });
     let mut rng = ChaCha8Rng::seed_from_u64(8);
     let mut kinds = std::collections::BTreeMap::new();

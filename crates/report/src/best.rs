@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, Context, Result};
 use candle_core::{Device, Tensor};
 use pbtnas_nn::checkpoint::decode;
+use pbtnas_orchestrator::best::best_trial;
 use pbtnas_orchestrator::checkpoints::Checkpoints;
-use pbtnas_orchestrator::runner::best_trial;
 use serde_json::json;
 
 use crate::run_data::trial_id;

@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use pbtnas_orchestrator::runner::{best_trial, describe_plan, layout};
+use pbtnas_orchestrator::best::best_trial;
+use pbtnas_orchestrator::runner::{describe_plan, layout};
 use pbtnas_orchestrator::store::Trial;
 
 use crate::history::{ancestry, fitness, fitness_series};

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use pbtnas_orchestrator::runner::best_trial;
+use pbtnas_orchestrator::best::best_trial;
 
 use crate::history::{ancestry, donor_slot, fitness};
 use crate::run_data::trial_id;

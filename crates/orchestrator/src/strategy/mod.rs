@@ -119,6 +119,7 @@ pub fn from_config(cfg: &StrategyConfig) -> Box<dyn Strategy + Send + Sync> {
         StrategyConfig::Searl {
             parent_frac,
             survive_frac,
+            ..
         } => Box::new(searl::Searl {
             parent_frac,
             survive_frac,

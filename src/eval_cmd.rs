@@ -155,7 +155,8 @@ fn rl(
     Ok((result, line))
 }
 
-/// FID (with KID and IS) or FD-DINOv2 of the best member's EMA generator over `samples` images.
+/// FID (with KID and IS), FD-DINOv2 or a CPU proxy (FD-classifier, FD-pixels8) of the best
+/// member's EMA generator over `samples` images.
 fn gan(
     cfg: &RunConfig,
     space: SearchSpace,
@@ -167,7 +168,9 @@ fn gan(
     let name = match opts.metric.as_str() {
         "fid" => "FID",
         "fd-dinov2" => "FD-DINOv2",
-        other => bail!("--metric is fid or fd-dinov2, not {other}"),
+        "fd-classifier" => "FD-classifier",
+        "fd-pixels8" => "FD-pixels8",
+        other => bail!("--metric is fid, fd-dinov2, fd-classifier or fd-pixels8, not {other}"),
     };
     section["fitness"] = opts.metric.as_str().into();
     let task = GanTask::new(&section, space, model.device)?;
@@ -189,10 +192,11 @@ fn gan(
         bar.set_position(done as u64)
     })?;
     bar.finish();
-    if name == "FD-DINOv2" {
-        let result = serde_json::json!({"fd_dinov2": m.distance, "samples": samples,
+    if name != "FID" {
+        let mut result = serde_json::json!({"samples": samples,
             "seconds": started.elapsed().as_secs_f64()});
-        return Ok((result, format!("FD-DINOv2-{samples} {:.4}", m.distance)));
+        result[opts.metric.replace('-', "_")] = m.distance.into();
+        return Ok((result, format!("{name}-{samples} {:.4}", m.distance)));
     }
     let result = serde_json::json!({
         "fid": m.distance, "samples": samples,

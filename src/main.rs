@@ -12,6 +12,7 @@ use pbtnas_orchestrator::{status, RunConfig, RunOptions, RunSummary};
 use pbtnas_task_regression::RegressionTask;
 
 mod eval_cmd;
+mod experiment_cmd;
 mod metrics_cmd;
 mod replay_cmd;
 
@@ -49,7 +50,8 @@ enum Command {
     },
     /// Join a run as one more worker process: lease member-steps from the run's store and train
     /// them until the run completes. Start as many as the machine holds (`pbtnas run` is one);
-    /// any of them can be killed at any time.
+    /// any of them can be killed at any time. Given an experiment directory, serve its runs in
+    /// the order `pbtnas experiment run` takes them, until the experiment is complete.
     Worker {
         run_dir: PathBuf,
         /// Members this process trains at once (default: as `pbtnas run` would).
@@ -90,8 +92,9 @@ enum Command {
         /// `auto`, `cpu`, `cuda:N`.
         #[arg(long, default_value = "auto")]
         device: String,
-        /// GAN: `fid` (with KID and IS, as the paper) or `fd-dinov2` (DINOv2 ViT-L/14 features;
-        /// `pbtnas metrics import-weights` and `ref-stats --extractor dinov2` first).
+        /// GAN: `fid` (with KID and IS, as the paper), `fd-dinov2` (DINOv2 ViT-L/14 features;
+        /// `pbtnas metrics import-weights` and `ref-stats --extractor dinov2` first), or a CPU
+        /// proxy: `fd-classifier` (`pbtnas metrics train-classifier` first), `fd-pixels8`.
         #[arg(long, default_value = "fid")]
         metric: String,
         /// GAN: the Inception Score as the paper reported it (`paper`: torchmetrics over 49,920
@@ -124,6 +127,12 @@ enum Command {
         /// Report folder; default RUN_DIR/report.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Experiments: a grid of runs (entries × seeds) from an experiment file, trained and
+    /// reported as the paper's tables (configs/experiments/).
+    Experiment {
+        #[command(subcommand)]
+        command: ExperimentCommand,
     },
     /// Several runs side by side: mean ± std (ddof 0) per config, one-sided Wilcoxon
     /// signed-rank test of the first config against each other one (runs paired by seed).
@@ -209,6 +218,30 @@ impl LaunchArgs {
             None => Ok(self.store.clone()),
         }
     }
+}
+
+#[derive(Subcommand)]
+enum ExperimentCommand {
+    /// Train every run of the experiment that is not complete (seed by seed, so that partial
+    /// results cover every entry), then write its report. Resumable: run it again after a stop.
+    Run {
+        file: PathBuf,
+        /// Experiment directory; default runs/experiments/<name>.
+        #[arg(long)]
+        exp_dir: Option<PathBuf>,
+        #[command(flatten)]
+        launch: LaunchArgs,
+    },
+    /// A line per run: entry, seed, generation, best so far, state, ETA.
+    Status { exp_dir: PathBuf },
+    /// The table (mean ± std, Wilcoxon against the baseline), curves and what is missing, as
+    /// report.md, runs.csv and report.html.
+    Report {
+        exp_dir: PathBuf,
+        /// Where to write; default EXP_DIR/report.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -316,6 +349,13 @@ fn real_main() -> Result<()> {
             run,
             launch: how,
         } => {
+            if run_dir.join(pbtnas_orchestrator::experiment::FILE).exists() {
+                return experiment_cmd::worker(&run_dir, |cfg, dir| {
+                    let mut cfg = cfg.clone();
+                    cfg.workers = workers.or(cfg.workers);
+                    launch(&cfg, dir, &how).map(drop)
+                });
+            }
             if let Some(name) = &run {
                 if !run_dir.join(layout::CONFIG).exists() {
                     let url = how.store_url()?.context(
@@ -399,6 +439,15 @@ fn real_main() -> Result<()> {
             );
             Ok(())
         }
+        Command::Experiment { command } => match command {
+            ExperimentCommand::Run {
+                file,
+                exp_dir,
+                launch: how,
+            } => experiment_cmd::run(&file, exp_dir, |cfg, dir| launch(cfg, dir, &how).map(drop)),
+            ExperimentCommand::Status { exp_dir } => experiment_cmd::print_status(&exp_dir),
+            ExperimentCommand::Report { exp_dir, out } => experiment_cmd::report(&exp_dir, out),
+        },
         Command::Compare {
             run_dirs,
             score,

@@ -2,30 +2,13 @@
 //! every strategy, status output and errors.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 use serde_json::Value;
 
-fn pbtnas(args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pbtnas"));
-    c.args(args).env("RAYON_NUM_THREADS", "1");
-    c
-}
-
-fn ok(out: Output) -> Output {
-    assert!(
-        out.status.success(),
-        "pbtnas failed\nstdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
+use common::{done_count, kill_when, ok, pbtnas, repo, status_json, strip};
 
 /// A config extending a repository config with overrides.
 fn config(dir: &Path, base: &str, overrides: &str) -> PathBuf {
@@ -47,13 +30,6 @@ fn run(cfg: &Path, run_dir: &Path) -> Output {
     ])
     .output()
     .unwrap())
-}
-
-fn status_json(run_dir: &Path) -> Value {
-    let out = ok(pbtnas(&["status", run_dir.to_str().unwrap(), "--json"])
-        .output()
-        .unwrap());
-    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn trials(v: &Value) -> &Vec<Value> {
@@ -106,24 +82,6 @@ fn quick_search_learns_and_reports_progress() {
     assert!(log.contains("gen 8/8 | best"));
 }
 
-fn done_count(dir: &Path) -> i64 {
-    let db = dir.join("pbtnas.sqlite");
-    if !db.exists() {
-        return 0;
-    }
-    let Ok(conn) =
-        rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-    else {
-        return 0;
-    };
-    conn.query_row(
-        "SELECT COUNT(*) FROM trials WHERE status = 'done'",
-        [],
-        |r| r.get(0),
-    )
-    .unwrap_or(0)
-}
-
 #[test]
 fn killed_run_resumes_to_the_same_population_and_lineage() {
     let tmp = tempfile::tempdir().unwrap();
@@ -146,21 +104,10 @@ fn killed_run_resumes_to_the_same_population_and_lineage() {
     ])
     .spawn()
     .unwrap();
-    let start = Instant::now();
     // Kill in the middle of the third generation.
-    while done_count(&killed) < 8 * 2 + 3 {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "run did not progress"
-        );
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "run ended before it could be killed"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    kill_when(&mut child, Duration::from_secs(120), || {
+        done_count(&killed) >= 8 * 2 + 3
+    });
     let before = status_json(&killed);
     let done_before: Vec<(u64, u64)> = trials(&before)
         .iter()
@@ -190,18 +137,6 @@ fn killed_run_resumes_to_the_same_population_and_lineage() {
         }
     }
     // Same decisions, lineage, fitness and checkpoint hashes as the uninterrupted run.
-    let strip = |v: &Value| -> Vec<Value> {
-        trials(v)
-            .iter()
-            .map(|t| {
-                let mut t = t.clone();
-                // How many tries and which process: the only things allowed to differ.
-                t.as_object_mut().unwrap().remove("attempts");
-                t.as_object_mut().unwrap().remove("worker");
-                t
-            })
-            .collect()
-    };
     assert_eq!(strip(&resumed), strip(&expected));
     assert_eq!(resumed["complete"], true);
 
@@ -432,7 +367,13 @@ fn population_of(name: &str, default: usize) -> usize {
 #[test]
 fn every_shipped_config_loads() {
     let mut seen = 0;
-    for dir in ["configs", "configs/regression", "configs/gan", "configs/rl"] {
+    for dir in [
+        "configs",
+        "configs/regression",
+        "configs/regression-deep",
+        "configs/gan",
+        "configs/rl",
+    ] {
         for entry in std::fs::read_dir(repo().join(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_none_or(|e| e != "yaml") {

@@ -3,7 +3,9 @@
 #   scripts/launch/ssh-workers.sh /shared/runs/NAME gpu1:0 gpu1:1 gpu2:0
 # Each host needs pbtnas on its PATH, the run directory on a shared filesystem, and the store URL
 # in ~/.pbtnas-store (postgres://user:password@host/db, chmod 600). Workers log to
-# RUN_DIR/workers/<host>-<gpu>.log; kill them at will, start them again to continue.
+# RUN_DIR/workers/<host>-<gpu>.log; kill them at will, start them again to continue. RUN_DIR may
+# be an experiment directory (`pbtnas experiment run FILE --exp-dir DIR --store-file …` started
+# once): the workers then serve its runs in order until all are complete.
 set -euo pipefail
 RUN_DIR=${1:?usage: ssh-workers.sh RUN_DIR HOST:GPU...}
 shift

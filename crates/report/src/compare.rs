@@ -87,7 +87,8 @@ pub fn mean_std(v: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-fn run_score(run: &RunData, score: &Score) -> Result<f64> {
+/// A run's score.
+pub fn run_score(run: &RunData, score: &Score) -> Result<f64> {
     let last = run
         .generations()
         .checked_sub(1)
@@ -102,20 +103,34 @@ fn run_score(run: &RunData, score: &Score) -> Result<f64> {
         Score::Best => run.trials.iter().filter_map(fitness).reduce(f64::max),
         Score::FinalBest => final_values.iter().copied().reduce(f64::max),
         Score::FinalMedian => median(&final_values),
-        Score::Eval(key) => {
-            let path = run.dir.join("eval.json");
-            let text = std::fs::read_to_string(&path).with_context(|| {
-                format!(
-                    "{} has no eval.json: run `pbtnas eval {}` first",
-                    run.name(),
-                    run.dir.display()
-                )
-            })?;
-            let json: serde_json::Value = serde_json::from_str(&text)?;
-            json.get(key).and_then(|v| v.as_f64())
-        }
+        Score::Eval(key) => eval_value(run, key)?,
     };
     value.ok_or_else(|| anyhow!("run {} has no {score:?} score", run.name()))
+}
+
+/// `key` of the run's `eval.json`, or of the file another metric's `pbtnas eval` wrote
+/// (`eval_fd_classifier.json` for `fd_classifier`, …).
+fn eval_value(run: &RunData, key: &str) -> Result<Option<f64>> {
+    let mut found = false;
+    for file in ["eval.json".to_string(), format!("eval_{key}.json")] {
+        let Ok(text) = std::fs::read_to_string(run.dir.join(&file)) else {
+            continue;
+        };
+        found = true;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{} of {}", file, run.name()))?;
+        if let Some(v) = json.get(key).and_then(|v| v.as_f64()) {
+            return Ok(Some(v));
+        }
+    }
+    if !found {
+        bail!(
+            "{} has no eval.json: run `pbtnas eval {}` first",
+            run.name(),
+            run.dir.display()
+        );
+    }
+    Ok(None)
 }
 
 /// Scores, groups and tests of the runs, in the order the groups first appear.
@@ -240,7 +255,10 @@ pub fn svg(c: &Comparison) -> Result<String> {
                 .collect();
             if !v.is_empty() {
                 let (m, s) = mean_std(&v);
-                pts.push((k as f64 + 1.0, m, s));
+                // A non-finite value would break the plot's axis range.
+                if m.is_finite() && s.is_finite() {
+                    pts.push((k as f64 + 1.0, m, s));
+                }
             }
         }
         curves.push((i, g.group.clone(), pts));

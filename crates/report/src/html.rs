@@ -181,6 +181,23 @@ fn media(run: &RunData, out: &Path) -> Vec<(String, String)> {
 }
 
 /// The page's HTML for the folder `out`; figures are referenced as files next to it.
+/// The start of a report page up to its heading: the shared style and `title` (HTML).
+pub fn head(title: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: sans-serif; max-width: 1040px; margin: 2em auto; color: #222; }}
+table {{ border-collapse: collapse; font-size: 14px; }} td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; }}
+img {{ max-width: 100%; }} figure {{ display: inline-block; margin: 6px; }} figcaption {{ font-size: 12px; }}
+pre {{ background: #f6f6f6; padding: 8px; overflow-x: auto; }}
+</style></head>
+<body>
+<h1>{title}</h1>
+"#
+    )
+}
+
 pub fn page(run: &RunData, out: &Path) -> String {
     let s = fitness_series(run);
     let best = best_trial(&run.trials);
@@ -191,19 +208,10 @@ pub fn page(run: &RunData, out: &Path) -> String {
         .filter(|t| t.status == pbtnas_orchestrator::store::TrialStatus::Failed)
         .count();
     let mut h = String::new();
+    h.push_str(&head(&format!("pbtnas report: {}", escape(&run.name()))));
     let _ = write!(
         h,
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>pbtnas report: {name}</title>
-<style>
-body {{ font-family: sans-serif; max-width: 1040px; margin: 2em auto; color: #222; }}
-table {{ border-collapse: collapse; font-size: 14px; }} td, th {{ border: 1px solid #ccc; padding: 3px 8px; text-align: left; }}
-img {{ max-width: 100%; }} figure {{ display: inline-block; margin: 6px; }} figcaption {{ font-size: 12px; }}
-pre {{ background: #f6f6f6; padding: 8px; overflow-x: auto; }}
-</style></head>
-<body>
-<h1>pbtnas report: {name}</h1>
-<section id="summary"><h2>Summary</h2>
+        r#"<section id="summary"><h2>Summary</h2>
 <table>
 <tr><th>search space</th><td>{space} ({genes} genes, 10^{size:.1} architectures)</td></tr>
 <tr><th>generations</th><td>{gens}{state}</td></tr>
@@ -213,7 +221,6 @@ pre {{ background: #f6f6f6; padding: 8px; overflow-x: auto; }}
 <tr><th>best ever</th><td>{best}</td></tr>
 </table></section>
 "#,
-        name = escape(&run.name()),
         space = escape(&run.space.name),
         genes = run.space.genes.len(),
         size = run.space.log10_size(),

@@ -6,10 +6,12 @@
 //! - [`history`]: the series behind the plots (best-so-far, median, block history, option shares);
 //! - [`plots`] and [`html`]: the static HTML report with SVG plots, [`lineage`] its graph and DOT;
 //! - [`compare`] and [`wilcoxon`]: several runs side by side with the paper's statistics;
+//! - [`experiment`]: an experiment's table (entries × seeds), curves and what is missing;
 //! - [`best`]: the best member exported for use outside the search.
 
 pub mod best;
 pub mod compare;
+pub mod experiment;
 pub mod export;
 pub mod history;
 pub mod html;

@@ -1,0 +1,204 @@
+//! `pbtnas experiment run|status|report` and `pbtnas worker EXP_DIR`: a grid of runs (entries ×
+//! seeds) from an experiment file, trained one after another in a fair order (seed by seed) by
+//! any number of processes, resumable at any moment, with the paper's table at the end.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use pbtnas_orchestrator::best::best_trial;
+use pbtnas_orchestrator::experiment::{Experiment, PlannedRun};
+use pbtnas_orchestrator::progress::human_duration;
+use pbtnas_orchestrator::store::TrialStatus;
+use pbtnas_orchestrator::{status, RunConfig};
+
+/// The experiment directory: `--exp-dir`, or `runs/experiments/<name>`.
+pub fn exp_dir(exp: &Experiment, given: Option<PathBuf>) -> PathBuf {
+    given.unwrap_or_else(|| Path::new("runs/experiments").join(&exp.name))
+}
+
+/// Trains every run of the experiment that is not complete; a run that fails is reported and
+/// the others go on. `launch` trains (or resumes) one run.
+pub fn run(
+    file: &Path,
+    dir: Option<PathBuf>,
+    launch: impl Fn(&RunConfig, &Path) -> Result<()>,
+) -> Result<()> {
+    let exp = Experiment::from_file(file)?;
+    let dir = exp_dir(&exp, dir);
+    exp.save_or_check(&dir)?;
+    serve(&exp, &dir, launch)
+}
+
+/// `pbtnas worker EXP_DIR`: one more process on a started experiment. It takes the runs in the
+/// same order as `experiment run` and joins the first one not complete (the run's store leases
+/// its member-steps between the processes), so any number of them share the grid.
+pub fn worker(dir: &Path, launch: impl Fn(&RunConfig, &Path) -> Result<()>) -> Result<()> {
+    let exp = Experiment::load_saved(dir)?;
+    serve(&exp, dir, launch)
+}
+
+fn serve(
+    exp: &Experiment,
+    dir: &Path,
+    launch: impl Fn(&RunConfig, &Path) -> Result<()>,
+) -> Result<()> {
+    let (exp, dir) = (exp.clone(), dir.to_path_buf());
+    let runs = exp.runs(&dir);
+    let mut failed = Vec::new();
+    for (k, r) in runs.iter().enumerate() {
+        let what = format!("[{}/{}] {} seed {}", k + 1, runs.len(), r.entry, r.seed);
+        match train(r, &exp, &launch) {
+            Ok(true) => println!("== {what}: complete"),
+            Ok(false) => println!("== {what}: already complete"),
+            Err(e) => {
+                eprintln!("== {what}: failed: {e:#}");
+                failed.push(format!("{} seed {}", r.entry, r.seed));
+            }
+        }
+    }
+    let report = pbtnas_report::experiment::build(&exp, &dir)?;
+    let md = pbtnas_report::experiment::write(&report, &dir.join("report"))?;
+    println!(
+        "\n{md}\nreport: {}",
+        dir.join("report/report.html").display()
+    );
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} runs failed ({}); run the same command again to retry them",
+            failed.len(),
+            runs.len(),
+            failed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Trains one run unless it is complete (then `false`), then its final evaluation if asked.
+fn train(
+    r: &PlannedRun,
+    exp: &Experiment,
+    launch: &impl Fn(&RunConfig, &Path) -> Result<()>,
+) -> Result<bool> {
+    let complete = r.dir.exists() && status::load(&r.dir).is_ok_and(|(_, c)| c);
+    if !complete {
+        let cfg = RunConfig::from_file_with(&r.config, &r.overrides)?;
+        println!("== {} seed {} in {}", r.entry, r.seed, r.dir.display());
+        launch(&cfg, &r.dir)?;
+    }
+    if let Some(eval) = &exp.final_eval {
+        if !r.dir.join("eval.json").exists() {
+            let exe = std::env::current_exe()?;
+            let ok = std::process::Command::new(exe)
+                .arg("eval")
+                .arg(&r.dir)
+                .args(&eval.args)
+                .status()?
+                .success();
+            if !ok {
+                bail!("pbtnas eval {} failed", r.dir.display());
+            }
+        }
+    }
+    Ok(!complete)
+}
+
+/// A line per run (entry, seed, generation, best so far, state, ETA) and the total ETA.
+pub fn print_status(dir: &Path) -> Result<()> {
+    let exp = Experiment::load_saved(dir)?;
+    println!(
+        "{:<20} {:>6} {:>9} {:>12}  {:<11} eta",
+        "entry", "seed", "gen", "best", "state"
+    );
+    let (mut busy, mut steps_done, mut left) = (0.0, 0usize, 0usize);
+    for r in exp.runs(dir) {
+        let cfg = RunConfig::from_file_with(&r.config, &r.overrides)
+            .with_context(|| format!("entry {}", r.entry))?;
+        let planned = cfg.steps as usize * cfg.population;
+        let (gen, best, state, eta) =
+            if r.dir
+                .join(pbtnas_orchestrator::runner::layout::STORE)
+                .exists()
+            {
+                let (trials, complete) = status::load(&r.dir)?;
+                let done: Vec<_> = trials
+                    .iter()
+                    .filter(|t| t.status == TrialStatus::Done)
+                    .collect();
+                for t in &done {
+                    if let (Some(s), Some(f)) = (t.started_at, t.finished_at) {
+                        busy += f - s;
+                        steps_done += 1;
+                    }
+                }
+                let finished = trials
+                    .iter()
+                    .filter(|t| matches!(t.status, TrialStatus::Done | TrialStatus::Failed))
+                    .count();
+                left += planned.saturating_sub(finished);
+                let gens = trials
+                    .iter()
+                    .map(|t| t.spec.generation + 1)
+                    .max()
+                    .unwrap_or(0);
+                let best = best_trial(&trials).and_then(|t| t.fitness);
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64());
+                let state = if complete {
+                    "done"
+                } else if trials.iter().any(|t| {
+                    t.status == TrialStatus::Running && t.lease_until.is_some_and(|l| l > now)
+                }) {
+                    "running"
+                } else {
+                    "stopped"
+                };
+                let eta = if complete {
+                    String::new()
+                } else {
+                    status::eta(&trials, cfg.steps, cfg.population).unwrap_or_default()
+                };
+                (gens, best, state, eta)
+            } else {
+                left += planned;
+                (0, None, "not started", String::new())
+            };
+        println!(
+            "{:<20} {:>6} {:>9} {:>12}  {:<11} {eta}",
+            r.entry,
+            r.seed,
+            format!("{gen}/{}", cfg.steps),
+            best.map_or("-".into(), |b| format!("{b:.5}")),
+            state
+        );
+    }
+    if left == 0 {
+        println!("complete: `pbtnas experiment report {}`", dir.display());
+    } else if steps_done > 0 {
+        let mean = busy / steps_done as f64;
+        println!(
+            "{left} member-steps left: about {} of busy member-step time at {} each",
+            human_duration(left as f64 * mean),
+            human_duration(mean)
+        );
+    } else {
+        println!("{left} member-steps left");
+    }
+    Ok(())
+}
+
+/// Writes the report of an experiment directory (complete or not) and prints its table.
+pub fn report(dir: &Path, out: Option<PathBuf>) -> Result<()> {
+    let exp = Experiment::load_saved(dir)?;
+    let r = pbtnas_report::experiment::build(&exp, dir)?;
+    let out = out.unwrap_or_else(|| dir.join("report"));
+    let md = pbtnas_report::experiment::write(&r, &out)?;
+    print!("{md}");
+    println!(
+        "wrote {}, {} and {}",
+        out.join("report.md").display(),
+        out.join("runs.csv").display(),
+        out.join("report.html").display()
+    );
+    Ok(())
+}

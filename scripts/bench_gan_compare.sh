@@ -19,7 +19,7 @@ for case in "${cases[@]}"; do
   read -r geo batch ncritic iters <<<"$case"
   for r in $(seq 1 "$rounds"); do
     echo "$geo b$batch round $r/$rounds" >&2
-    RAYON_NUM_THREADS=$threads target/release/examples/gan_step --geometry "$geo" --batch "$batch" \
+    RAYON_NUM_THREADS=$threads "${CARGO_TARGET_DIR:-target}"/release/examples/gan_step --geometry "$geo" --batch "$batch" \
       --n-critic "$ncritic" --iters "$iters" --device cpu >> "$out/rust.jsonl"
     OMP_NUM_THREADS=$threads .venv/bin/python scripts/gan_torch.py --geometry "$geo" --batch "$batch" \
       --n-critic "$ncritic" --iters "$iters" --threads "$threads" >> "$out/torch.jsonl"

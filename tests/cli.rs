@@ -686,3 +686,86 @@ fn fd_classifier_proxy_trains_and_ranks_members() {
     let metrics = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
     assert!(!metrics.to_lowercase().contains("fid"), "{metrics}");
 }
+
+/// Each class of bad input is refused before anything is written: no panic, no backtrace, a
+/// non-zero exit, the key and the value named.
+#[test]
+fn bad_input_is_refused_before_anything_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = repo().join("configs/regression/pbtnas.yaml");
+    let cases: [(&str, &[&str], &str); 8] = [
+        (
+            "strategy: {shrink_perturb: [0.4, .nan]}",
+            &[],
+            "strategy.shrink_perturb[1] is NaN",
+        ),
+        ("task: {adam: {lr: .inf}}", &[], "task.adam.lr is inf"),
+        ("", &["task.data.noise=-.inf"], "task.data.noise is -inf"),
+        (
+            "name: ../../escape",
+            &[],
+            "name \"../../escape\" must be letters",
+        ),
+        ("name: a/b", &[], "name \"a/b\" must be letters"),
+        (
+            "checkpoints: {location: ../../elsewhere}",
+            &[],
+            "leaves the run directory",
+        ),
+        (
+            "population: 1000000",
+            &[],
+            "population 1000000 is beyond 10000",
+        ),
+        (
+            "space: huge.yaml",
+            &[],
+            "'for' range '0..100000000' has 100000000 values; a space has at most 100000 genes",
+        ),
+    ];
+    std::fs::write(
+        tmp.path().join("huge.yaml"),
+        "name: huge\ngenes:\n  - block: b\n    for: {i: '0..100000000'}\n    genes:\n      - {name: 'g{i}', options: [a, b]}\n",
+    )
+    .unwrap();
+    for (i, (extra, sets, message)) in cases.iter().enumerate() {
+        let cfg = tmp.path().join(format!("bad{i}.yaml"));
+        std::fs::write(&cfg, format!("extends: {}\n{extra}\n", base.display())).unwrap();
+        let runs = tmp.path().join(format!("runs{i}"));
+        let mut args = vec![
+            "run",
+            cfg.to_str().unwrap(),
+            "--run-dir",
+            runs.to_str().unwrap(),
+        ];
+        for s in *sets {
+            args.extend(["--set", s]);
+        }
+        let out = pbtnas(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "case {i} was accepted");
+        assert!(stderr.contains(message), "case {i}: {stderr}");
+        // The file at fault: the config, or for the space its own file.
+        let file = match extra.starts_with("space:") {
+            true => "huge.yaml".to_string(),
+            false => format!("bad{i}.yaml"),
+        };
+        assert!(stderr.contains(&file), "case {i} names no file: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("stack backtrace"),
+            "{stderr}"
+        );
+        assert!(!runs.exists(), "case {i} wrote {}", runs.display());
+    }
+    // A huge nested expansion stops at the limit instead of allocating.
+    let nested = tmp.path().join("nested.yaml");
+    std::fs::write(
+        &nested,
+        "name: n\ngenes:\n  - block: a\n    for: {i: '0..1000'}\n    genes:\n      - block: b\n        for: {j: '0..1000'}\n        genes:\n          - {name: 'g{i}_{j}', options: [a, b]}\n",
+    )
+    .unwrap();
+    let e = pbtnas_genome::SearchSpace::from_file(&nested)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("more than 100000 genes"), "{e}");
+}

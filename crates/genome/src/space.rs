@@ -283,6 +283,12 @@ impl Expander<'_> {
                         options,
                         positions,
                     });
+                    if out.len() > MAX_GENES {
+                        return Err(self.bad(
+                            &here,
+                            format!("the space expands to more than {MAX_GENES} genes; is a 'for' range too large?"),
+                        ));
+                    }
                 }
                 (None, Some(genes)) => {
                     if e.options.is_some() || e.positions.is_some() {
@@ -343,6 +349,10 @@ impl Expander<'_> {
                     Some((a.trim().parse::<i64>().ok()?, b.trim().parse::<i64>().ok()?))
                 });
                 match parsed {
+                    Some((a, b)) if a <= b && b - a > MAX_GENES as i64 => Err(self.bad(
+                        here,
+                        format!("'for' range '{r}' has {} values; a space has at most {MAX_GENES} genes", b - a),
+                    )),
                     Some((a, b)) if a <= b => Ok((a..b).map(|i| i.to_string()).collect()),
                     _ => Err(self.bad(
                         here,
@@ -353,6 +363,10 @@ impl Expander<'_> {
         }
     }
 }
+
+/// The most genes a space may have: far beyond any real space, small enough to refuse a typo
+/// in a range before it allocates.
+pub const MAX_GENES: usize = 100_000;
 
 fn subst(s: &str, vars: &BTreeMap<String, String>) -> String {
     let mut out = s.to_string();

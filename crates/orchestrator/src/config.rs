@@ -96,6 +96,40 @@ pub enum StrategyConfig {
     Replay { schedule: Vec<String> },
 }
 
+/// The largest population a config may ask for.
+pub const MAX_POPULATION: usize = 10_000;
+
+/// Refuses NaN and infinite numbers anywhere in a config (YAML's `.nan`, `.inf`), naming the key.
+fn check_finite(v: &serde_norway::Value, key: &str) -> Result<()> {
+    use serde_norway::Value;
+    match v {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if !f.is_finite() => {
+                bail!("{key} is {f}: every number in a config must be finite")
+            }
+            _ => Ok(()),
+        },
+        Value::Sequence(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, x)| check_finite(x, &format!("{key}[{i}]"))),
+        Value::Mapping(m) => m.iter().try_for_each(|(k, x)| {
+            let k = match k {
+                Value::String(s) => s.clone(),
+                other => format!("{other:?}"),
+            };
+            let path = if key.is_empty() {
+                k
+            } else {
+                format!("{key}.{k}")
+            };
+            check_finite(x, &path)
+        }),
+        Value::Tagged(t) => check_finite(&t.value, key),
+        _ => Ok(()),
+    }
+}
+
 fn quarter() -> f64 {
     0.25
 }
@@ -225,11 +259,10 @@ impl RunConfig {
             }
             merge(&mut value, overlay);
         }
-        let cfg: Self = serde_norway::from_value(value)
-            .with_context(|| format!("in config {}", path.display()))?;
-        cfg.validate()
-            .with_context(|| format!("in config {}", path.display()))?;
-        Ok(cfg)
+        check_finite(&value, "")
+            .and_then(|()| Ok(serde_norway::from_value::<Self>(value)?))
+            .and_then(|cfg| cfg.validate().map(|()| cfg))
+            .with_context(|| format!("in config {}", path.display()))
     }
 
     fn resolve(path: &Path, depth: usize) -> Result<serde_norway::Value> {
@@ -268,7 +301,9 @@ impl RunConfig {
 
     /// Parses and validates a config.
     pub fn from_yaml(text: &str) -> Result<Self> {
-        let cfg: Self = serde_norway::from_str(text)?;
+        let value: serde_norway::Value = serde_norway::from_str(text)?;
+        check_finite(&value, "")?;
+        let cfg: Self = serde_norway::from_value(value)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -298,6 +333,35 @@ impl RunConfig {
         }
         if self.steps == 0 {
             bail!("steps must be at least 1");
+        }
+        if self.population > MAX_POPULATION {
+            bail!(
+                "population {} is beyond {MAX_POPULATION} members (the paper's largest is 36); is it a typo?",
+                self.population
+            );
+        }
+        let name_ok = !self.name.is_empty()
+            && !self.name.starts_with('.')
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !name_ok {
+            bail!(
+                "name {:?} must be letters, digits, '-', '_' or '.' and not start with '.' (it names the run's folder)",
+                self.name
+            );
+        }
+        if let Some(loc) = &self.checkpoints.location {
+            let rel = Path::new(loc);
+            if !loc.contains("://")
+                && rel.is_relative()
+                && rel
+                    .components()
+                    .any(|c| c == std::path::Component::ParentDir)
+            {
+                bail!("checkpoints.location {loc:?} leaves the run directory: give an absolute path for a folder elsewhere");
+            }
         }
         if self.workers == Some(0) || self.max_attempts == 0 {
             bail!("workers and max_attempts must be at least 1");

@@ -376,8 +376,8 @@ pub fn json(r: &ExperimentReport) -> serde_json::Value {
         "baseline": r.baseline, "rows": rows, "runs": runs})
 }
 
-/// Writes `report.md`, `report.json`, `runs.csv` and `report.html` into `out`; returns the
-/// Markdown.
+/// Writes `report.md`, `report.json`, `runs.csv`, `report.html` and the curves alone
+/// (`curves.svg`) into `out`; returns the Markdown.
 pub fn write(r: &ExperimentReport, out: &Path) -> Result<String> {
     std::fs::create_dir_all(out)?;
     let md = markdown(r);
@@ -388,5 +388,8 @@ pub fn write(r: &ExperimentReport, out: &Path) -> Result<String> {
     )?;
     std::fs::write(out.join("runs.csv"), csv(r))?;
     std::fs::write(out.join("report.html"), html(r)?)?;
+    if !r.comparison.runs.is_empty() {
+        std::fs::write(out.join("curves.svg"), svg(&r.comparison)?)?;
+    }
     Ok(md)
 }

@@ -1,6 +1,7 @@
 //! The single-op workloads shared by the criterion bench (`benches/ops.rs`) and the side-by-side
 //! timer (`examples/bench_ops.rs`); `scripts/bench_pytorch.py` defines the same ones in PyTorch.
-//! Shapes from ../shared/spec/candle.md: GAN layers at batch 64, DrQ-v2 encoder layers at 256.
+//! Shapes as docs/candle.md ("Benchmark shapes") lists them: GAN layers at batch 64, DrQ-v2
+//! encoder layers at 256.
 
 use candle_core::{CpuStorage, CustomOp2, DType, Device, Layout, Result, Shape, Tensor, Var};
 use pbtnas_nn::ops::{batch_norm_train, conv2d, conv_transpose2d, upsample2x, ConvParams};

@@ -407,7 +407,8 @@ fn every_shipped_config_loads() {
                 let name = path.file_name().unwrap().to_str().unwrap();
                 let (env, rest) = name.split_once("_run_").unwrap_or(("", ""));
                 if !rest.is_empty() {
-                    // The paper's settings (spec §1.1, §4.1).
+                    // The paper's settings (docs/algorithm.md, "Paper settings"; docs/rl.md,
+                    // "Paper experiments").
                     let (members, steps, frames) = if env == "humanoid" {
                         (12, 15, 1_000_000)
                     } else {
@@ -768,4 +769,32 @@ fn bad_input_is_refused_before_anything_is_written() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("more than 100000 genes"), "{e}");
+}
+
+/// Random search's whole-member shrink-perturb runs before every step but the first, whatever
+/// the exploit schedule (the original applies it in its fitness function at every step).
+#[test]
+fn random_search_shrink_perturbs_every_step_whatever_the_exploit_schedule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(
+        tmp.path(),
+        "regression/random-shpe.yaml",
+        "population: 3\nsteps: 4\nexploit: {every: 3}\ntask: {iters_per_step: 20}\n",
+    );
+    let dir = tmp.path().join("run");
+    run(&cfg, &dir);
+    let kinds: Vec<(u64, String)> = status_json(&dir)["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            let g = t["generation"].as_u64().unwrap();
+            (g, t["plan"]["kind"].as_str().unwrap().to_string())
+        })
+        .collect();
+    for (g, kind) in &kinds {
+        let expected = if *g == 0 { "init" } else { "perturbed" };
+        assert_eq!(kind, expected, "generation {g}: {kinds:?}");
+    }
+    assert_eq!(kinds.len(), 12);
 }

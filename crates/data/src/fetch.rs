@@ -1,6 +1,6 @@
 //! Getting datasets into a data directory: `fetch` downloads from the official sources (for
 //! users with internet; never run by tests or CI) and `import` copies from a local archive or
-//! folder; both verify the checksums of ../shared/spec/data-metrics.md.
+//! folder; both verify the checksums below (docs/metrics.md, "Datasets").
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

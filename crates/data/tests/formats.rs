@@ -1,4 +1,5 @@
-//! Loaders on small files written here in the official formats (data-metrics spec §6.4).
+//! Loaders on small files written here in the official formats (docs/metrics.md,
+//! "Test fixtures").
 
 use std::io::Write;
 use std::path::Path;

@@ -1,5 +1,5 @@
-//! The GAN task of PBT-NAS (spec §3): the AdversarialNAS generator and the discriminators for the
-//! `Gan` and `GanHard` spaces, built from genomes with parameters named by position.
+//! The GAN task of PBT-NAS (docs/gan.md): the AdversarialNAS generator and the discriminators for
+//! the `Gan` and `GanHard` spaces, built from genomes with parameters named by position.
 
 pub mod fitness;
 pub mod model;

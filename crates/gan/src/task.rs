@@ -1,6 +1,7 @@
-//! The GAN task (spec §3.5): hinge loss, D every iteration and G every `n_critic`-th with twice
-//! the batch, Adam(0, 0.9, eps 1e-4, lr 2e-4), an EMA of G's parameters (0.999) after every G
-//! step, fitness from the EMA generator. The EMA generator is the member's copy-as-is shadow.
+//! The GAN task (docs/gan.md, "Training"): hinge loss, D every iteration and G every
+//! `n_critic`-th with twice the batch, Adam(0, 0.9, eps 1e-4, lr 2e-4), an EMA of G's parameters
+//! (0.999) after every G step, fitness from the EMA generator. The EMA generator is the member's
+//! copy-as-is shadow.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

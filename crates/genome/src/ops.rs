@@ -1,4 +1,5 @@
-//! Genome operators of PBT-NAS (spec §1.2, §1.5, §2.1): stratified init, sampling, mixing, mutation.
+//! Genome operators of PBT-NAS: stratified init, sampling, mixing, mutation (docs/algorithm.md,
+//! "Initial population", "Mixing", "SEARL-like mutation").
 
 use rand::seq::SliceRandom;
 use rand::Rng;

@@ -1,5 +1,5 @@
 //! The paper's GAN spaces as declared in configs/spaces: gene counts, order, option lists and
-//! sizes from spec §3.2.
+//! sizes as docs/search-spaces.md ("Gan", "GanHard") gives them.
 
 use pbtnas_genome::SearchSpace;
 

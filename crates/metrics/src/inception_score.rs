@@ -1,6 +1,7 @@
 //! The Inception Score from classifier logits: `exp(E_x KL(p(y|x) ‖ p(y)))` per split, mean and
-//! standard deviation over the splits (spec §3.1). In f64 with a stable log-softmax, over all
-//! classes given (1008 for the TF Inception, whose logits are taken without the fc bias).
+//! standard deviation over the splits (docs/metrics.md, "Inception Score"). In f64 with a stable
+//! log-softmax, over all classes given (1008 for the TF Inception, whose logits are taken without
+//! the fc bias).
 
 use anyhow::{bail, Result};
 use rand::seq::SliceRandom;

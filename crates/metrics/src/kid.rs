@@ -1,7 +1,8 @@
 //! The Kernel Inception Distance (Bińkowski et al. 2018): the unbiased MMD² between two feature
 //! sets with the polynomial kernel `k(x, y) = (xᵀy / d + 1)³`, averaged over random subsets as
-//! torch-fidelity does (spec §5). Unbiased, so usable with a few hundred samples; a "KID" only
-//! on Inception features (name it after the extractor otherwise, e.g. KD-pixels8).
+//! torch-fidelity does (docs/metrics.md, "KID"). Unbiased, so usable with a few hundred
+//! samples; a "KID" only on Inception features (name it after the extractor otherwise, e.g.
+//! KD-pixels8).
 
 use anyhow::{bail, Result};
 use faer::Mat;

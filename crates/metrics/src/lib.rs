@@ -1,5 +1,5 @@
 //! GAN metrics as functions over feature matrices and logits, so the feature extractor is
-//! pluggable (`../shared/spec/data-metrics.md` §3–§5): Gaussian statistics of features (f64,
+//! pluggable (docs/metrics.md): Gaussian statistics of features (f64,
 //! streamed), the Fréchet distance (FID when the features are Inception pool3), the Inception
 //! Score from logits, the unbiased KID, TF1's bilinear resize and the uint8 quantisation the
 //! paper applied to generated images, and the cheap pixel proxy used on CPU.

@@ -1,6 +1,7 @@
 //! Cheap feature extractors for CPU runs, **not Inception**: their Fréchet distance is never
-//! called FID (spec §5). `pixels8`: images average-pooled to 8×8 per channel (192 values),
-//! whose Fréchet distance "FD-pixels8" tracks colours and layout coarsely in milliseconds.
+//! called FID (docs/metrics.md, "CPU proxies"). `pixels8`: images average-pooled to 8×8 per
+//! channel (192 values), whose Fréchet distance "FD-pixels8" tracks colours and layout coarsely
+//! in milliseconds.
 
 /// `(n, 3, size, size)` images → `(n, 192)` features: 8×8 average pools per channel.
 pub fn pixels8(images: &[f32], n: usize, size: usize) -> Vec<f32> {

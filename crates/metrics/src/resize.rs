@@ -1,9 +1,10 @@
 //! Image preparation for the Inception network as the paper's pipeline did it: TF1's bilinear
 //! resize to 299 (`align_corners=False` without half-pixel centres: `src = dst·in/out`,
 //! neighbours clamped at the edge; what clean-fid's `legacy_tensorflow` mode and torch-fidelity
-//! reproduce) and the uint8 quantisation of generated images (spec §2.3, §3.1). For DINOv2:
-//! Pillow's bicubic resize of uint8 images (dgm-eval's preprocessing) and PyTorch's bicubic
-//! interpolation with a scale factor (DINOv2's position-embedding resize).
+//! reproduce) and the uint8 quantisation of generated images (docs/metrics.md,
+//! "Resizing and quantisation"). For DINOv2: Pillow's bicubic resize of uint8 images (dgm-eval's
+//! preprocessing) and PyTorch's bicubic interpolation with a scale factor (DINOv2's
+//! position-embedding resize).
 
 /// Resizes CHW `img` of `channels × h × w` to `channels × oh × ow` with TF1's bilinear rule.
 pub fn resize_bilinear_tf1(

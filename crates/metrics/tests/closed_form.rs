@@ -1,7 +1,8 @@
-//! The metric maths on cases with exact answers (spec §6.4): Fréchet distance of identical,
-//! diagonal and commuting statistics, against scipy's `sqrtm` (scripts/frechet_fixture.py) incl.
-//! a rank-deficient case; IS of uniform, confident and hand-computed predictions; KID by hand;
-//! TF1 resize and quantisation on small cases; `.npz` statistics in numpy's layout.
+//! The metric maths on cases with exact answers (docs/metrics.md, "Test fixtures"): Fréchet
+//! distance of identical, diagonal and commuting statistics, against scipy's `sqrtm`
+//! (scripts/frechet_fixture.py) incl. a rank-deficient case; IS of uniform, confident and
+//! hand-computed predictions; KID by hand; TF1 resize and quantisation on small cases; `.npz`
+//! statistics in numpy's layout.
 
 use faer::Mat;
 use pbtnas_metrics::resize::{quantize_u8, resize_bilinear_tf1};

@@ -1,5 +1,6 @@
-//! Building a child's state from its parents: layer replacement with shrink-perturb (spec §1.5–1.7)
-//! and SEARL's weight mutation (spec §2.1).
+//! Building a child's state from its parents: layer replacement with shrink-perturb
+//! (docs/algorithm.md, "Mixing", "Shrink-perturb", "Optimizer state") and SEARL's weight mutation
+//! (docs/algorithm.md, "SEARL-like mutation").
 
 use candle_core::{bail, Result, Tensor};
 use rand::seq::index;
@@ -165,10 +166,11 @@ pub fn inherit(
     Ok(child)
 }
 
-/// SEARL's `classic_parameter_mutation` on `weights` (spec §2.1), seeded: a random number of
-/// tensors among those with ndim > 1 whose name has no "norm" get a random fraction of their
-/// elements perturbed (5% super-mutation N(0,|10W|), 5% reset N(0,1), else N(0,|0.1W|)), then
-/// everything is clamped to ±1e6. The mask rate uses only the first dimension, as SEARL does.
+/// SEARL's `classic_parameter_mutation` on `weights`, seeded: a random number of tensors among
+/// those with ndim > 1 whose name has no "norm" get a random fraction of their elements
+/// perturbed (5% super-mutation N(0,|10W|), 5% reset N(0,1), else N(0,|0.1W|)), then everything
+/// is clamped to ±1e6. The mask rate uses only the first dimension, as SEARL does
+/// (docs/algorithm.md, "SEARL-like mutation").
 pub fn searl_weight_mutation(weights: &mut WeightMap, seed: u64) -> Result<Vec<String>> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let candidates: Vec<String> = weights

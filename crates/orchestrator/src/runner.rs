@@ -551,7 +551,15 @@ impl<T: Task> Runner<'_, T> {
             })
             .collect();
         let next = g + 1;
-        let exploit = self.cfg.exploit.exploit_before(next);
+        // Random search's whole-member shrink-perturb runs before every step but the first, as
+        // the original's fitness function applies it, whatever the exploit schedule.
+        let every_step = matches!(
+            self.cfg.strategy,
+            StrategyConfig::RandomSearch {
+                shrink_perturb_always: Some(_)
+            }
+        );
+        let exploit = every_step || self.cfg.exploit.exploit_before(next);
         let plans = if exploit {
             let mut rng = ChaCha8Rng::seed_from_u64(self.seed(&[purpose::SELECT, g as u64]));
             strategy::from_config(&self.cfg.strategy).next_generation(&records, space, &mut rng)?

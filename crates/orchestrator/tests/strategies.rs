@@ -53,7 +53,8 @@ fn pbt(parent_frac: f64, survive_frac: f64) -> StrategyConfig {
 
 #[test]
 fn selection_arithmetic_matches_the_paper_configs() {
-    // (N, parent_frac, survive_frac) -> (parents, survivors, children), spec §1.4.
+    // (N, parent_frac, survive_frac) -> (parents, survivors, children), as the table in
+    // docs/algorithm.md ("Selection") has them.
     let cases = [
         (6, 0.4, 0.75, 2, 4, 2),
         (12, 0.25, 0.75, 3, 9, 3),
@@ -405,7 +406,8 @@ fn rl_exploit_schedule_matches_fn_if_mix() {
         let fn_if_mix = next_epoch >= 150 || next_epoch % 20 == 0;
         assert_eq!(sched.exploit_before(s), fn_if_mix, "step {s}");
     }
-    // 30 steps: exploit before steps 1..29 per the rule → 22 events, as spec §1.1 counts.
+    // 30 steps: exploit before steps 1..29 per the rule → 22 events, as docs/algorithm.md
+    // ("Exploit schedule") counts.
     assert_eq!((1..30).filter(|&s| sched.exploit_before(s)).count(), 22);
     assert!((1..30).all(|s| ExploitSchedule::default().exploit_before(s)));
 }

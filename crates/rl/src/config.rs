@@ -1,5 +1,5 @@
 //! The `task:` section for `kind: rl`: every DrQ-v2 hyperparameter, flat and visible. Defaults
-//! are DrQ-v2's and the PBT-NAS base config's (spec §4.1), except the environment.
+//! are DrQ-v2's and the PBT-NAS base config's (docs/rl.md, "Settings"), except the environment.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +13,7 @@ pub enum ObsKind {
     State,
 }
 
-/// Whose replay buffer an agent samples from (spec §4.1).
+/// Whose replay buffer an agent samples from (docs/rl.md, "Replay").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ReplayMode {
@@ -27,7 +27,8 @@ pub enum ReplayMode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChildReplay {
-    /// The donor's, the worse parent (the original code copies its work dir; spec §1.5).
+    /// The donor's, the worse parent (the original code copies its work dir; docs/rl.md,
+    /// "Replay").
     Donor,
     /// The better parent's, whose weights the child mostly has.
     Parent,

@@ -1,6 +1,7 @@
-//! DrQ-v2 (visual continuous control) as a PBT-NAS task: the 36-gene searchable encoder, actor
-//! and critic (spec §4.2–4.3), a compact n-step replay buffer with DrQ-v2's random-shift
-//! augmentation, the agent's update, and the [`RlTask`] the orchestrator searches over.
+//! DrQ-v2 (visual continuous control) as a PBT-NAS task (docs/rl.md): the 36-gene searchable
+//! encoder, actor and critic (docs/search-spaces.md, "DrQ-v2 space", "DrQ-v2 networks"), a
+//! compact n-step replay buffer with DrQ-v2's random-shift augmentation, the agent's update, and
+//! the [`RlTask`] the orchestrator searches over.
 
 pub mod agent;
 pub mod config;

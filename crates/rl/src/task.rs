@@ -1,4 +1,4 @@
-//! DrQ-v2 as a PBT-NAS task (spec §4): a member is an agent and its replay buffer; a PBT step
+//! DrQ-v2 as a PBT-NAS task (docs/rl.md): a member is an agent and its replay buffer; a PBT step
 //! is `frames_per_step` frames of acting and updating; fitness is the mean return of
 //! `eval_episodes` deterministic episodes.
 

@@ -1,6 +1,6 @@
-//! The discriminators (spec §3.4): the searched GanHard D (4 blocks of 7 node ops and 2 down ops,
-//! spectral norm on every conv, sum pooling, SN linear head) and the fixed AutoGAN D of the Gan
-//! space.
+//! The discriminators (docs/search-spaces.md, "Discriminators"): the searched GanHard D (4 blocks
+//! of 7 node ops and 2 down ops, spectral norm on every conv, sum pooling, SN linear head) and the
+//! fixed AutoGAN D of the Gan space.
 
 use anyhow::Result;
 use candle_core::{Tensor, D};

@@ -1,5 +1,6 @@
-//! The AdversarialNAS generator for the Gan and GanHard spaces (spec §3.3): noise projections,
-//! three searched cells with skip inputs, and the BN–ReLU–conv–tanh head.
+//! The AdversarialNAS generator for the Gan and GanHard spaces (docs/search-spaces.md,
+//! "Generator"): noise projections, three searched cells with skip inputs, and the
+//! BN–ReLU–conv–tanh head.
 
 use anyhow::{Context, Result};
 use candle_core::{Tensor, D};

@@ -1,5 +1,6 @@
 //! The searchable operations of the AdversarialNAS cells and the GanHard discriminator blocks,
-//! each creating its tensors under the position it is built at (spec §3.3–3.4).
+//! each creating its tensors under the position it is built at (docs/search-spaces.md,
+//! "Generator", "Discriminators").
 
 use anyhow::{bail, Result};
 use candle_core::{Tensor, D};

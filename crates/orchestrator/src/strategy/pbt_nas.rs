@@ -1,5 +1,6 @@
-//! PBT-NAS (spec §1.4–1.6): the bottom slots are replaced by children that mix a fitter parent
-//! with a donor from the top, layer by layer, with shrink-perturb of the donor's layers.
+//! PBT-NAS (docs/algorithm.md, "Selection", "Mixing", "Shrink-perturb"): the bottom slots are
+//! replaced by children that mix a fitter parent with a donor from the top, layer by layer, with
+//! shrink-perturb of the donor's layers.
 
 use anyhow::Result;
 use pbtnas_genome::{ops, SearchSpace};

@@ -1,6 +1,7 @@
-//! Random search (spec §2): members train independently; optionally every member is
-//! shrink-perturbed as a whole at the start of every step but the first (its model state, as the
-//! original's `net.state_dict()`: for RL the target critic too, for GANs not the EMA generator).
+//! Random search (docs/algorithm.md, "Random search"): members train independently; optionally
+//! every member is shrink-perturbed as a whole at the start of every step but the first (its
+//! model state, as the original's `net.state_dict()`: for RL the target critic too, for GANs not
+//! the EMA generator).
 
 use anyhow::Result;
 use pbtnas_genome::SearchSpace;

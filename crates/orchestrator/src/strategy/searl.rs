@@ -1,5 +1,6 @@
-//! SEARL-like mutation PBT (spec §2, §2.1): each replaced slot gets the fitter of two members
-//! drawn from the top, then a plain copy, a weight mutation or an architecture mutation (1/3 each).
+//! SEARL-like mutation PBT (docs/algorithm.md, "SEARL-like mutation"): each replaced slot gets
+//! the fitter of two members drawn from the top, then a plain copy, a weight mutation or an
+//! architecture mutation (1/3 each).
 
 use anyhow::Result;
 use pbtnas_genome::{ops, SearchSpace};

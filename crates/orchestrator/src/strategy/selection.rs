@@ -1,5 +1,5 @@
-//! Selection arithmetic shared by PBT-NAS and SEARL (spec §1.4): ranking, parent pool, survivors,
-//! and the slots children take.
+//! Selection arithmetic shared by PBT-NAS and SEARL (docs/algorithm.md, "Selection"): ranking,
+//! parent pool, survivors, and the slots children take.
 
 use anyhow::{bail, Result};
 use rand::seq::index;

@@ -1,7 +1,7 @@
-//! The searchable layers of the DrQ-v2 space (spec §4.3): activations, linear and conv layers
-//! whose spectral norm is a forward-pass switch (u/v always exist, so names never change), the
-//! conv ops (id, conv k, residual k, separable conv k) and the linear ops (id, linear,
-//! residual ×0.5 / ×2).
+//! The searchable layers of the DrQ-v2 space (docs/search-spaces.md, "DrQ-v2 networks"):
+//! activations, linear and conv layers whose spectral norm is a forward-pass switch (u/v always
+//! exist, so names never change), the conv ops (id, conv k, residual k, separable conv k) and the
+//! linear ops (id, linear, residual ×0.5 / ×2).
 
 use anyhow::{bail, Result};
 use candle_core::Tensor;
@@ -40,7 +40,8 @@ impl Act {
 
 /// Weight init of DrQ-v2's `weight_init_rl`: orthogonal with `gain`, zero bias. With spectral
 /// norm on, PyTorch's init wrote into the normalised weight, so such layers keep the default
-/// kaiming-uniform U(±1/√fan_in) weight (spec §4.3, quirk); their bias is still zero.
+/// kaiming-uniform U(±1/√fan_in) weight (a quirk; docs/search-spaces.md, "DrQ-v2 networks");
+/// their bias is still zero.
 fn weight_init(rows: usize, fan_in: usize, gain: f64, sn: bool) -> Init {
     if sn {
         Init::TorchDefault { fan_in }

@@ -1,6 +1,7 @@
-//! DrQ-v2's networks, built from an [`Arch`] (spec §4.3). Tensors live under the positions the
-//! space names: `encoder.convnet.{0..3}`, `actor.trunk`, `actor.policy.{0..3}`, `actor.head`,
-//! `critic.trunk`, `critic.Q{1,2}.{0..3}`, `critic.Q{1,2}.head`.
+//! DrQ-v2's networks, built from an [`Arch`] (docs/search-spaces.md, "DrQ-v2 networks"). Tensors
+//! live under the positions the space names: `encoder.convnet.{0..3}`, `actor.trunk`,
+//! `actor.policy.{0..3}`, `actor.head`, `critic.trunk`, `critic.Q{1,2}.{0..3}`,
+//! `critic.Q{1,2}.head`.
 
 pub mod arch;
 pub mod layers;

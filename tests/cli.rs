@@ -798,3 +798,29 @@ fn random_search_shrink_perturbs_every_step_whatever_the_exploit_schedule() {
     }
     assert_eq!(kinds.len(), 12);
 }
+
+/// `members_per_gpu` is a launch setting: the saved config keeps it (the STL configs' 1 was
+/// saved as 2, so `pbtnas worker` and `--resume` trained two members per GPU), and a run
+/// resumed with another value is the same run.
+#[test]
+fn members_per_gpu_is_saved_and_not_part_of_the_runs_identity() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(
+        tmp.path(),
+        "quick.yaml",
+        "steps: 2\nmembers_per_gpu: 1\ntask: {iters_per_step: 20}\n",
+    );
+    let dir = tmp.path().join("run");
+    run(&cfg, &dir);
+    let saved = std::fs::read_to_string(dir.join("config.yaml")).unwrap();
+    assert!(saved.contains("members_per_gpu: 1"), "{saved}");
+    ok(pbtnas(&[
+        "run",
+        "--resume",
+        dir.to_str().unwrap(),
+        "--set",
+        "members_per_gpu=3",
+    ])
+    .output()
+    .unwrap());
+}

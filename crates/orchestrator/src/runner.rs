@@ -103,21 +103,25 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
     let progress = Progress::new(dir, opts.output);
     let space = task.space();
     // The space is identified by its id, not by the path it was read from; the worker counts are
-    // a property of the machine, not of the run.
-    let stored_cfg = RunConfig {
+    // a property of the machine, not of the run: the run's identity leaves them out, while the
+    // saved config keeps `members_per_gpu` for the workers that join later.
+    let saved_cfg = RunConfig {
         space: None,
         workers: None,
-        members_per_gpu: crate::config::PAPER_MEMBERS_PER_GPU,
         ..cfg.clone()
     };
+    let identity = RunConfig {
+        members_per_gpu: crate::config::PAPER_MEMBERS_PER_GPU,
+        ..saved_cfg.clone()
+    };
     let info = RunInfo {
-        config_json: serde_json::to_string(&stored_cfg)?,
+        config_json: serde_json::to_string(&identity)?,
         space_id: space.id.clone(),
         space_yaml: space.to_yaml(),
     };
     match store.open_run(&info)? {
         None => {
-            std::fs::write(dir.join(layout::CONFIG), stored_cfg.to_yaml())?;
+            std::fs::write(dir.join(layout::CONFIG), saved_cfg.to_yaml())?;
             std::fs::write(dir.join(layout::SPACE), &info.space_yaml)?;
             progress.event("start", json!({"run": cfg.name, "dir": dir, "population": cfg.population,
                 "steps": cfg.steps, "space": space.name, "resumed": false}), &format!(

@@ -824,3 +824,43 @@ fn members_per_gpu_is_saved_and_not_part_of_the_runs_identity() {
     .output()
     .unwrap());
 }
+
+/// The progress line's median is the report's (the mean of the two middle values of an even
+/// population; it had printed the lower one).
+#[test]
+fn the_progress_median_is_the_mean_of_the_two_middle_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = config(
+        tmp.path(),
+        "quick.yaml",
+        "steps: 2\ntask: {iters_per_step: 20}\n",
+    );
+    let dir = tmp.path().join("run");
+    run(&cfg, &dir);
+    let status = status_json(&dir);
+    let events = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    let mut seen = 0;
+    for e in events
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    {
+        if e["event"] != "generation" {
+            continue;
+        }
+        let g = e["generation"].as_u64().unwrap() - 1;
+        let mut f: Vec<f64> = trials(&status)
+            .iter()
+            .filter(|t| t["generation"].as_u64() == Some(g))
+            .filter_map(|t| t["fitness"].as_f64())
+            .collect();
+        f.sort_by(f64::total_cmp);
+        assert_eq!(f.len(), 8);
+        assert_eq!(
+            e["median"].as_f64().unwrap(),
+            0.5 * (f[3] + f[4]),
+            "generation {g}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 2);
+}

@@ -656,14 +656,9 @@ impl<T: Task> Runner<'_, T> {
     }
 
     fn report_generation(&self, g: u32, trials: &[Trial]) -> Result<()> {
-        let mut f: Vec<f64> = trials.iter().filter_map(|t| t.fitness).collect();
-        f.sort_by(|a, b| b.total_cmp(a));
-        let best = f.first().copied().unwrap_or(f64::NAN);
-        let median = if f.is_empty() {
-            f64::NAN
-        } else {
-            f[f.len() / 2]
-        };
+        let f: Vec<f64> = trials.iter().filter_map(|t| t.fitness).collect();
+        let best = f.iter().copied().reduce(f64::max).unwrap_or(f64::NAN);
+        let median = crate::status::median(&f).unwrap_or(f64::NAN);
         let all = self.store.all_trials()?;
         let ever = best_trial(&all).map_or(String::from("-"), |t| {
             format!(

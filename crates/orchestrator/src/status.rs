@@ -60,6 +60,19 @@ fn duration(t: &Trial, now: f64) -> String {
     }
 }
 
+/// Median of the values (mean of the two middle ones for an even count), as the progress line,
+/// `status` and the report print it.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some(0.5 * (v[n / 2 - 1] + v[n / 2])),
+    }
+}
+
 /// The time left for the member-steps not done, at the pace so far: mean step time divided by
 /// the members trained at once (busy time over wall time).
 pub fn eta(trials: &[Trial], steps: u32, population: usize) -> Option<String> {

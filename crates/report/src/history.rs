@@ -22,17 +22,8 @@ pub fn fitness(t: &Trial) -> Option<f64> {
     }
 }
 
-/// Median of the values (mean of the two middle ones for an even count).
-pub fn median(values: &[f64]) -> Option<f64> {
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(v[n / 2]),
-        _ => Some(0.5 * (v[n / 2 - 1] + v[n / 2])),
-    }
-}
+/// One median everywhere: the report's is the progress line's.
+pub use pbtnas_orchestrator::status::median;
 
 /// Best, median and best-so-far fitness per generation.
 pub fn fitness_series(run: &RunData) -> FitnessSeries {

@@ -510,6 +510,19 @@ fn launch(cfg: &RunConfig, run_dir: &Path, how: &LaunchArgs) -> Result<RunSummar
             run_dir.display(),
             run_dir.display()
         );
+        // What to open next: the best member's samples (GAN), the report.
+        let (g, slot) = (summary.best.spec.generation + 1, summary.best.spec.slot);
+        let grid = run_dir.join(format!(
+            "{}/samples/gen{g:03}_slot{slot:02}.png",
+            layout::ARTIFACTS
+        ));
+        if grid.exists() {
+            println!("best member's samples: {}", grid.display());
+        }
+        println!(
+            "report: `pbtnas report {}` (HTML with plots and lineage)",
+            run_dir.display()
+        );
     }
     Ok(summary)
 }

@@ -496,7 +496,14 @@ fn eval_reports_the_best_members_fid() {
         ),
     );
     let dir = tmp.path().join("run");
-    run(&cfg, &dir);
+    let out = run(&cfg, &dir);
+    // The end of the run says what to open next: the best member's samples, the report.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let grid = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("best member's samples: "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(Path::new(grid).exists() && stdout.contains("report: `pbtnas report"));
     let (text, result) = gan_eval(&dir, "fid", "eval.json");
     assert!(
         text.contains("FID-6 ") && text.contains(", IS ") && text.contains(", KID "),

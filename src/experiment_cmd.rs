@@ -187,9 +187,16 @@ pub fn print_status(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes the report of an experiment directory (complete or not) and prints its table.
-pub fn report(dir: &Path, out: Option<PathBuf>) -> Result<()> {
-    let exp = Experiment::load_saved(dir)?;
+/// Writes the report of an experiment directory (complete or not) and prints its table. `score`
+/// ranks by another number than the experiment's (fitness scores: higher is better).
+pub fn report(dir: &Path, out: Option<PathBuf>, score: Option<String>) -> Result<()> {
+    let mut exp = Experiment::load_saved(dir)?;
+    if let Some(s) = score {
+        if !s.starts_with("eval:") {
+            exp.lower_is_better = false;
+        }
+        exp.score = s;
+    }
     let r = pbtnas_report::experiment::build(&exp, dir)?;
     let out = out.unwrap_or_else(|| dir.join("report"));
     let md = pbtnas_report::experiment::write(&r, &out)?;

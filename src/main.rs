@@ -241,6 +241,10 @@ enum ExperimentCommand {
         /// Where to write; default EXP_DIR/report.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Rank by this instead of the experiment's score: `best`, `final-best`, `final-median`
+        /// (fitness, higher is better) or `eval:<key>` (the experiment's direction).
+        #[arg(long)]
+        score: Option<String>,
     },
 }
 
@@ -446,7 +450,11 @@ fn real_main() -> Result<()> {
                 launch: how,
             } => experiment_cmd::run(&file, exp_dir, |cfg, dir| launch(cfg, dir, &how).map(drop)),
             ExperimentCommand::Status { exp_dir } => experiment_cmd::print_status(&exp_dir),
-            ExperimentCommand::Report { exp_dir, out } => experiment_cmd::report(&exp_dir, out),
+            ExperimentCommand::Report {
+                exp_dir,
+                out,
+                score,
+            } => experiment_cmd::report(&exp_dir, out, score),
         },
         Command::Compare {
             run_dirs,

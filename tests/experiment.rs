@@ -179,6 +179,34 @@ fn a_killed_experiment_resumes_to_the_same_runs_and_its_report_is_right() {
     let md = std::fs::read_to_string(killed.join("report/report.md")).unwrap();
     assert!(md.contains("cannot go below 0.25 (2^-2)"), "{md}");
     assert!(!md.contains("missing"), "{md}");
+    // Another score on the same runs: the best fitness of any step.
+    let other = tmp.path().join("by-best");
+    ok(pbtnas(&[
+        "experiment",
+        "report",
+        killed.to_str().unwrap(),
+        "--score",
+        "best",
+        "--out",
+        other.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap());
+    let by_best: Value =
+        serde_json::from_str(&std::fs::read_to_string(other.join("report.json")).unwrap()).unwrap();
+    let best_ever = |d: PathBuf| -> f64 {
+        strip(&status_json(&d))
+            .iter()
+            .filter_map(|t| t["fitness"].as_f64())
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    let ours: Vec<f64> = SEEDS
+        .iter()
+        .map(|s| best_ever(killed.join("pbtnas").join(format!("seed{s}"))))
+        .collect();
+    let mean = (ours[0] + ours[1]) / 2.0;
+    assert_eq!(by_best["score"], "best");
+    assert!((by_best["rows"][0]["mean"].as_f64().unwrap() - mean).abs() <= 1e-12 * mean.abs());
     let csv = std::fs::read_to_string(killed.join("report/runs.csv")).unwrap();
     assert_eq!(csv.lines().count(), 5);
     assert!(std::fs::read_to_string(killed.join("report/report.html"))

@@ -86,7 +86,13 @@ fn train(
         launch(&cfg, &r.dir)?;
     }
     if let Some(eval) = &exp.final_eval {
-        if !r.dir.join("eval.json").exists() {
+        // The file `pbtnas eval` writes: eval.json for FID (and RL), eval_<metric>.json else.
+        let metric = eval.args.windows(2).find(|w| w[0] == "--metric");
+        let file = match metric.map(|w| w[1].as_str()) {
+            None | Some("fid") => "eval.json".to_string(),
+            Some(m) => format!("eval_{}.json", m.replace('-', "_")),
+        };
+        if !r.dir.join(file).exists() {
             let exe = std::env::current_exe()?;
             let ok = std::process::Command::new(exe)
                 .arg("eval")

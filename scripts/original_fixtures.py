@@ -7,13 +7,15 @@ plus hand-picked ones that reach every branch of the discriminator block, the ×
 projection and the in-place skip add) it builds the original's networks at a small geometry, sets
 every tensor to a closed-form value that the Rust tests compute too (`fill` below, by pbtnas's
 tensor name), runs fixed inputs forward and a fixed scalar backward, and writes sampled outputs and
-per-tensor gradient projections to crates/gan/tests/fixtures/original_gan.json, with the
+per-tensor gradient projections to crates/gan/tests/fixtures/original_gan.json.gz (gzipped JSON,
+mtime 0, so a rerun gives the same bytes), with the
 original's commit. First it checks that the benchmarks' PyTorch twin (scripts/gan_torch.py)
 computes what the original computes on configs/gan/bench_genome.txt.
 
 Run: scripts/setup-torch.sh, then .venv/bin/python scripts/original_fixtures.py ORIGINAL_REPO_DIR
 """
 import contextlib
+import gzip
 import io
 import json
 import math
@@ -24,7 +26,7 @@ import sys
 import numpy as np
 import torch
 
-OUT = pathlib.Path(__file__).resolve().parent.parent / "crates/gan/tests/fixtures/original_gan.json"
+OUT = pathlib.Path(__file__).resolve().parent.parent / "crates/gan/tests/fixtures/original_gan.json.gz"
 
 # The small geometry of the tests: 16×16 images, the paper's structure (3 cells, 4 D blocks).
 GEO = dict(gf_dim=4, df_dim=4, bottom_width=2, latent_dim=12, n_cells=3, n_cells_discr=4)
@@ -354,7 +356,7 @@ def main():
         geometry=GEO, batch=BATCH, spaces=spaces,
     )
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(doc, separators=(",", ":")))
+    OUT.write_bytes(gzip.compress(json.dumps(doc, separators=(",", ":")).encode(), 9, mtime=0))
     print(f"wrote {OUT} ({OUT.stat().st_size // 1024} KiB)", file=sys.stderr)
 
 

@@ -247,9 +247,10 @@ fn check(space: &SearchSpace, case: &Case, batch: usize) -> Diffs {
 }
 
 fn fixture() -> Fixture {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/original_gan.json");
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/original_gan.json.gz");
+    let file = std::fs::File::open(path).unwrap();
+    serde_json::from_reader(flate2::read::GzDecoder::new(std::io::BufReader::new(file))).unwrap()
 }
 
 fn run_space(key: &str, file: &str, min_cases: usize) {

@@ -42,12 +42,11 @@ fn serve(
     dir: &Path,
     launch: impl Fn(&RunConfig, &Path) -> Result<()>,
 ) -> Result<()> {
-    let (exp, dir) = (exp.clone(), dir.to_path_buf());
-    let runs = exp.runs(&dir);
+    let runs = exp.runs(dir);
     let mut failed = Vec::new();
     for (k, r) in runs.iter().enumerate() {
         let what = format!("[{}/{}] {} seed {}", k + 1, runs.len(), r.entry, r.seed);
-        match train(r, &exp, &launch) {
+        match train(r, exp, &launch) {
             Ok(true) => println!("== {what}: complete"),
             Ok(false) => println!("== {what}: already complete"),
             Err(e) => {
@@ -56,7 +55,7 @@ fn serve(
             }
         }
     }
-    let report = pbtnas_report::experiment::build(&exp, &dir)?;
+    let report = pbtnas_report::experiment::build(exp, dir)?;
     let md = pbtnas_report::experiment::write(&report, &dir.join("report"))?;
     println!(
         "\n{md}\nreport: {}",

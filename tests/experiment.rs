@@ -75,6 +75,15 @@ fn run_experiment(file: &Path, dir: &Path) {
         .unwrap());
 }
 
+/// `pbtnas experiment run FILE --exp-dir DIR -q` in the background.
+fn spawn_experiment(file: &Path, dir: &Path) -> std::process::Child {
+    let (file, dir) = (file.to_str().unwrap(), dir.to_str().unwrap());
+    pbtnas(&["experiment", "run", file, "--exp-dir", dir, "-q"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// Both experiments decided and computed the same, run by run.
 fn assert_same_runs(a: &Path, b: &Path) {
     for (x, y) in runs(a).iter().zip(runs(b)) {
@@ -115,17 +124,7 @@ fn a_killed_experiment_resumes_to_the_same_runs_and_its_report_is_right() {
 
     // Killed in the middle of the second run (the first seed of the second entry).
     let killed = tmp.path().join("killed");
-    let mut child = pbtnas(&[
-        "experiment",
-        "run",
-        file.to_str().unwrap(),
-        "--exp-dir",
-        killed.to_str().unwrap(),
-        "-q",
-    ])
-    .stdout(std::process::Stdio::null())
-    .spawn()
-    .unwrap();
+    let mut child = spawn_experiment(&file, &killed);
     kill_when(&mut child, Duration::from_secs(300), || {
         done_steps(&killed) >= 8 * 4 + 10
     });
@@ -284,17 +283,7 @@ fn two_processes_on_one_experiment_give_the_results_of_one() {
     let one = tmp.path().join("one");
     run_experiment(&file, &one);
     let two = tmp.path().join("two");
-    let mut first = pbtnas(&[
-        "experiment",
-        "run",
-        file.to_str().unwrap(),
-        "--exp-dir",
-        two.to_str().unwrap(),
-        "-q",
-    ])
-    .stdout(std::process::Stdio::null())
-    .spawn()
-    .unwrap();
+    let mut first = spawn_experiment(&file, &two);
     let start = Instant::now();
     while !two.join("experiment.yaml").exists() {
         assert!(start.elapsed() < Duration::from_secs(60));

@@ -685,7 +685,7 @@ fn data_command(command: DataCommand, dir: &Path) -> Result<()> {
     match command {
         DataCommand::List => {
             for d in pbtnas_data::DATASETS {
-                let here = dir.join(d).exists() || d == "sprites";
+                let here = dir.join(d).exists() || matches!(d, "sprites" | "shapes");
                 println!(
                     "{d:<14} {}",
                     if here {

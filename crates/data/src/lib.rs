@@ -18,11 +18,18 @@ pub use error::{DataError, Result};
 pub use images::{ImageSet, Prefetcher};
 
 /// Names accepted by [`load`].
-pub const DATASETS: [&str; 5] = ["sprites", "cifar10", "stl10", "fashion-mnist", "mnist"];
+pub const DATASETS: [&str; 6] = [
+    "sprites",
+    "shapes",
+    "cifar10",
+    "stl10",
+    "fashion-mnist",
+    "mnist",
+];
 
 /// Loads a training set by name from `data_dir/<name>` (see [`DATASETS`]; `folder:<path>` reads
 /// a folder of images at `size`). GAN geometry: CIFAR-10 and (Fashion-)MNIST at 32×32 RGB
-/// (MNIST padded 28→32, grey replicated), STL-10 train+unlabeled at 48×48, sprites at `size`.
+/// (MNIST padded 28→32, grey replicated), STL-10 train+unlabeled at 48×48, the embedded `sprites` and `shapes` at `size`.
 pub fn load(name: &str, data_dir: &Path, size: usize) -> Result<ImageSet> {
     if let Some(path) = name.strip_prefix("folder:") {
         return folder::load(Path::new(path), size);
@@ -36,6 +43,12 @@ pub fn load(name: &str, data_dir: &Path, size: usize) -> Result<ImageSet> {
     };
     match name {
         "sprites" => Ok(sprites::generate(10_000, size, 7)),
+        "shapes" => Ok(sprites::generate_style(
+            10_000,
+            size,
+            7,
+            sprites::Style::Shapes,
+        )),
         "cifar10" | "stl10" | "fashion-mnist" | "mnist" if !dir.exists() => Err(missing()),
         "cifar10" => cifar::load(&dir, true),
         "stl10" => stl10::load(&dir, stl10::Split::TrainUnlabeled, true),

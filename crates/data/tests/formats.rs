@@ -234,6 +234,31 @@ fn checksums_accept_official_or_decompressed_digests() {
     assert!(e.to_string().contains("checksum mismatch"), "{e}");
 }
 
+/// `shapes`: the corner pixels are background (below 0.1 · 255 in every channel) and the
+/// centre pixel is the shape (at least 0.4 · 255 in every channel) in every image.
+#[test]
+fn shapes_are_centred_bright_shapes_on_a_dark_background() {
+    let s = sprites::generate_style(200, 16, 7, sprites::Style::Shapes);
+    let loaded = pbtnas_data::load("shapes", std::path::Path::new("none"), 16).unwrap();
+    assert_eq!(s.data[..], loaded.data[..s.data.len()]);
+    for i in 0..s.len() {
+        let img = s.image(i);
+        let px = |c: usize, y: usize, x: usize| img[c * 256 + y * 16 + x];
+        for c in 0..3 {
+            assert!(
+                px(c, 0, 0) <= 26 && px(c, 15, 15) <= 26,
+                "image {i}: corner"
+            );
+            assert!(px(c, 8, 8) >= 102, "image {i}: centre");
+        }
+    }
+    // The sprites style is unchanged by the second style (the first image's first pixels).
+    assert_eq!(
+        sprites::generate(1, 4, 7).data,
+        sprites::generate_style(1, 4, 7, sprites::Style::Sprites).data
+    );
+}
+
 #[test]
 fn sprites_are_seeded_labelled_and_prefetched() {
     let a = sprites::generate(64, 32, 1);

@@ -2,15 +2,18 @@
 //! pluggable (docs/metrics.md): Gaussian statistics of features (f64,
 //! streamed), the Fréchet distance (FID when the features are Inception pool3), the Inception
 //! Score from logits, the unbiased KID, TF1's bilinear resize and the uint8 quantisation the
-//! paper applied to generated images, and the cheap pixel proxy used on CPU.
+//! paper applied to generated images, precision/recall/density/coverage, and the cheap pixel
+//! proxy used on CPU.
 
 pub mod classifier;
 pub mod dinov2;
 pub mod frechet;
 pub mod inception;
 pub mod inception_score;
+pub mod input;
 pub mod kid;
 mod pool;
+pub mod prdc;
 pub mod proxy;
 pub mod resize;
 pub mod stats;
@@ -22,6 +25,7 @@ pub use frechet::frechet_distance;
 pub use inception::Inception;
 pub use inception_score::{inception_score, IsOptions, PAPER_IS_SAMPLES};
 pub use kid::{kernel_distance, KidOptions};
+pub use prdc::{prdc, Prdc, PrdcOptions};
 pub use stats::{FeatureStats, StatsAccumulator};
 
 /// The converted Inception weights under a data dir (`pbtnas metrics import-weights`).

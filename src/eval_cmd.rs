@@ -1,7 +1,8 @@
 //! `pbtnas eval RUN_DIR`: the best-ever member of a run, evaluated as the paper reports it; the
 //! result also goes to `RUN_DIR/eval.json`. GAN: FID and IS over 50k samples of the EMA generator
-//! (FID against the training set's Inception statistics, IS when the weights have the classifier
-//! head), with progress and an ETA. RL: the mean return of `episodes` deterministic episodes,
+//! (FID against the training set's Inception statistics or `--ref-stats`, IS when the weights
+//! have the classifier head, KID and precision/recall/density/coverage against the real features
+//! `ref-stats` keeps), with progress and an ETA. RL: the mean return of `episodes` deterministic episodes,
 //! with a GIF of the first, next to the paper's score (the best last fitness of the final
 //! population, not re-evaluated).
 
@@ -31,6 +32,8 @@ pub struct EvalOptions {
     pub metric: String,
     /// GAN: how the Inception Score is computed.
     pub is_protocol: IsProtocol,
+    /// GAN FID: reference statistics instead of the config's or the data dir's.
+    pub ref_stats: Option<std::path::PathBuf>,
 }
 
 pub fn run(run_dir: &Path, opts: &EvalOptions) -> Result<()> {
@@ -173,6 +176,9 @@ fn gan(
         other => bail!("--metric is fid, fd-dinov2, fd-classifier or fd-pixels8, not {other}"),
     };
     section["fitness"] = opts.metric.as_str().into();
+    if let Some(path) = &opts.ref_stats {
+        section["ref_stats"] = path.to_string_lossy().as_ref().into();
+    }
     let task = GanTask::new(&section, space, model.device)?;
     let member = model.load(&task)?;
     eprintln!("{name} over {samples} samples");
@@ -207,6 +213,9 @@ fn gan(
                 "splits": samples.min(10), "samples": samples, "protocol": "same-samples (std ddof 0)"}),
         }),
         "kid": m.kid.map(|(mean, std)| serde_json::json!({"mean": mean, "std": std, "subsets": 100})),
+        "prdc": m.prdc.map(|p| serde_json::json!({"precision": p.precision, "recall": p.recall,
+            "density": p.density, "coverage": p.coverage, "k_precision_recall": 3,
+            "k_density_coverage": 5})),
         "seconds": started.elapsed().as_secs_f64(),
     });
     let is = match m.is {
@@ -222,5 +231,17 @@ fn gan(
                 .into()
         }
     };
-    Ok((result, format!("FID-{samples} {:.4}{is}{kid}", m.distance)))
+    let prdc = m
+        .prdc
+        .map(|p| {
+            format!(
+                ", precision {:.3}, recall {:.3}, density {:.3}, coverage {:.3}",
+                p.precision, p.recall, p.density, p.coverage
+            )
+        })
+        .unwrap_or_default();
+    Ok((
+        result,
+        format!("FID-{samples} {:.4}{is}{kid}{prdc}", m.distance),
+    ))
 }

@@ -101,6 +101,10 @@ enum Command {
         /// further uint8 samples, std ddof 1) or on the FID samples (`same-samples`, std ddof 0).
         #[arg(long = "is", default_value = "paper", value_parser = parse_is_protocol)]
         is_protocol: pbtnas_gan::IsProtocol,
+        /// GAN FID: reference statistics to compare with (e.g. published TTUR / clean-fid `.npz`)
+        /// instead of the run's `ref_stats` or `<data dir>/stats/<dataset>-inception.npz`.
+        #[arg(long)]
+        ref_stats: Option<PathBuf>,
     },
     /// GAN metrics: convert Inception weights, compute reference statistics.
     Metrics {
@@ -393,6 +397,7 @@ fn real_main() -> Result<()> {
             device,
             metric,
             is_protocol,
+            ref_stats,
         } => eval_cmd::run(
             &run_dir,
             &eval_cmd::EvalOptions {
@@ -402,6 +407,7 @@ fn real_main() -> Result<()> {
                 device,
                 metric,
                 is_protocol,
+                ref_stats,
             },
         ),
         Command::Metrics { command, data_dir } => metrics_cmd::run(command, &data_root(data_dir)),

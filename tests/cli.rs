@@ -541,6 +541,34 @@ fn eval_reports_the_best_members_fid() {
         "{}",
         result["kid"]
     );
+    // Precision/recall/density/coverage against the kept features (6 > k = 5 on each side).
+    for key in ["precision", "recall", "coverage"] {
+        let v = result["prdc"][key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{key} {v}");
+    }
+    assert!(text.contains(", precision "), "{text}");
+    // Other reference statistics (`--ref-stats`, e.g. published ones): the mean moved by 1 in
+    // every feature gives another FID; without features beside them, no KID.
+    let mut moved = stats.clone();
+    moved.mu.iter_mut().for_each(|m| *m += 1.0);
+    let other = tmp.path().join("published.npz");
+    moved.save_npz(&other).unwrap();
+    let fid = result["fid"].as_f64().unwrap();
+    let (text, moved_result) = gan_eval_with(
+        &dir,
+        "fid",
+        "eval.json",
+        &["--ref-stats", other.to_str().unwrap()],
+    );
+    let moved_fid = moved_result["fid"].as_f64().unwrap();
+    assert!(
+        moved_fid > 0.0 && (moved_fid - fid).abs() > 1e-6,
+        "{fid} {moved_fid}"
+    );
+    assert!(
+        text.contains("no KID") && moved_result["kid"].is_null(),
+        "{text}"
+    );
     // FD-DINOv2 through the same commands: a small synthetic ViT/14 at 224 px (16×16 patches,
     // its own position grid), statistics of the real images, eval with --metric fd-dinov2.
     let dino = pbtnas_metrics::dinov2_weights_path(&data);
@@ -581,6 +609,10 @@ fn sprites_ref_stats(d: &str, extractor: &str) {
 
 /// `pbtnas eval` of a GAN run with 6 samples and `metric`: its output line and the JSON file.
 fn gan_eval(dir: &Path, metric: &str, file: &str) -> (String, Value) {
+    gan_eval_with(dir, metric, file, &[])
+}
+
+fn gan_eval_with(dir: &Path, metric: &str, file: &str, extra: &[&str]) -> (String, Value) {
     let out = ok(pbtnas(&[
         "eval",
         dir.to_str().unwrap(),
@@ -594,6 +626,7 @@ fn gan_eval(dir: &Path, metric: &str, file: &str) -> (String, Value) {
         "--is",
         "same-samples",
     ])
+    .args(extra)
     .output()
     .unwrap());
     let text = String::from_utf8_lossy(&out.stdout).to_string();

@@ -72,8 +72,8 @@ impl Scorer {
     pub fn new(
         metric: FitnessMetric,
         data: &ImageSet,
-        data_dir: &Path,
-        dataset: &str,
+        (data_dir, dataset): (&Path, &str),
+        fid_stats: Option<&Path>,
         device: &Device,
     ) -> Result<Self> {
         Ok(match metric {
@@ -120,11 +120,29 @@ impl Scorer {
                 net: DinoV2::load(&dinov2_weights_path(data_dir), device)?,
             },
             FitnessMetric::Fid => {
-                let real = ref_stats(
-                    &ref_stats_path(data_dir, dataset),
-                    &format!("pbtnas metrics ref-stats {dataset}"),
-                )?;
-                let features = ref_features_path(data_dir, dataset);
+                let (real, features) = match fid_stats {
+                    Some(path) => {
+                        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+                        let beside = path.with_file_name(format!("{stem}-features.npy"));
+                        let stats = FeatureStats::load_npz(path)
+                            .with_context(|| format!("ref_stats {}", path.display()))?;
+                        (stats, beside)
+                    }
+                    None => (
+                        ref_stats(
+                            &ref_stats_path(data_dir, dataset),
+                            &format!("pbtnas metrics ref-stats {dataset}"),
+                        )?,
+                        ref_features_path(data_dir, dataset),
+                    ),
+                };
+                if real.dim() != pbtnas_metrics::inception::FEATURES {
+                    anyhow::bail!(
+                        "FID's reference statistics are of {} features, not Inception pool3's {}",
+                        real.dim(),
+                        pbtnas_metrics::inception::FEATURES
+                    );
+                }
                 let real_features = match features.exists() {
                     true => Some(
                         Tensor::read_npy(&features)

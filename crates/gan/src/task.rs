@@ -61,6 +61,11 @@ pub struct GanConfig {
     pub fitness: FitnessMetric,
     /// Generated images per evaluation (the paper: FID-5k during the search).
     pub eval_samples: usize,
+    /// FID's reference statistics, e.g. published ones (TTUR / clean-fid `.npz` with `mu`,
+    /// `sigma`); default `<data dir>/stats/<dataset>-inception.npz`. KID and precision/recall
+    /// use the features `<stem>-features.npy` beside it when there are some.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ref_stats: Option<PathBuf>,
     /// Reproduce the original generator's in-place skip add (default, for comparable numbers).
     pub inplace_skip_quirk: bool,
     /// The Gan space on STL-10 (`if_stl_projections`): two projections, z[0:60] to the bottom
@@ -93,6 +98,7 @@ impl Default for GanConfig {
             ema: 0.999,
             fitness: FitnessMetric::FdPixels8,
             eval_samples: 1000,
+            ref_stats: None,
             inplace_skip_quirk: true,
             stl_projections: false,
         }
@@ -195,7 +201,13 @@ impl GanTask {
             cfg.batch_size > 0 && cfg.n_critic > 0 && iters > 0,
             "batch_size, n_critic and the step's iterations must be at least 1"
         );
-        let scorer = Scorer::new(cfg.fitness, &data, &cfg.data_dir, &cfg.dataset, device)?;
+        let scorer = Scorer::new(
+            cfg.fitness,
+            &data,
+            (&cfg.data_dir, &cfg.dataset),
+            cfg.ref_stats.as_deref(),
+            device,
+        )?;
         let (cfg_epochs, data_len, batch_size) =
             (cfg.epochs_per_step.is_some(), data.len(), cfg.batch_size);
         Ok(Self {
@@ -330,10 +342,23 @@ impl GanTask {
             }
             _ => None,
         };
+        let prdc = match real {
+            Some(real) if kid.is_some() && samples > 5 && real.len() / d > 5 => {
+                let cap = PRDC_SAMPLES * d;
+                Some(pbtnas_metrics::prdc(
+                    &real[..real.len().min(cap)],
+                    &kept[..kept.len().min(cap)],
+                    d,
+                    Default::default(),
+                )?)
+            }
+            _ => None,
+        };
         Ok(SampleMetrics {
             distance: self.scorer.distance(&acc)?,
             is,
             kid,
+            prdc,
         })
     }
 
@@ -363,6 +388,9 @@ pub enum IsProtocol {
     Paper,
 }
 
+/// Samples of each side in precision/recall/density/coverage (the papers' 10k; quadratic cost).
+const PRDC_SAMPLES: usize = 10_000;
+
 /// What [`GanTask::sample_metrics`] measures on a member's samples.
 #[derive(Debug, Clone, Copy)]
 pub struct SampleMetrics {
@@ -372,6 +400,9 @@ pub struct SampleMetrics {
     pub is: Option<(f64, f64)>,
     /// KID `(mean, std)` over 100 subsets of up to 1,000, when `ref-stats` kept real features.
     pub kid: Option<(f64, f64)>,
+    /// Precision, recall, density and coverage of up to 10,000 samples against up to 10,000
+    /// real features, with KID.
+    pub prdc: Option<pbtnas_metrics::Prdc>,
 }
 
 impl Task for GanTask {

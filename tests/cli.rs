@@ -492,7 +492,7 @@ fn eval_reports_the_best_members_fid() {
         tmp.path(),
         "gan/quick.yaml",
         &format!(
-            "steps: 2\ntask:\n  geometry: {{gf: 4, df: 4, bottom: 2}}\n  batch_size: 4\n  iters_per_step: 2\n  eval_samples: 16\n  data_dir: {d}\n"
+            "steps: 2\ntask:\n  dataset: sprites\n  geometry: {{gf: 4, df: 4, bottom: 2}}\n  batch_size: 4\n  iters_per_step: 2\n  eval_samples: 16\n  data_dir: {d}\n"
         ),
     );
     let dir = tmp.path().join("run");
@@ -714,7 +714,7 @@ fn fd_classifier_proxy_trains_and_ranks_members() {
         tmp.path(),
         "gan/quick.yaml",
         &format!(
-            "steps: 1\ntask:\n  fitness: fd-classifier\n  geometry: {{gf: 4, df: 4, bottom: 2}}\n  batch_size: 4\n  iters_per_step: 2\n  eval_samples: 16\n  data_dir: {d}\n"
+            "steps: 1\ntask:\n  dataset: sprites\n  fitness: fd-classifier\n  geometry: {{gf: 4, df: 4, bottom: 2}}\n  batch_size: 4\n  iters_per_step: 2\n  eval_samples: 16\n  data_dir: {d}\n"
         ),
     );
     let dir = tmp.path().join("run");

@@ -87,6 +87,23 @@ fn connect(url: &str) -> Result<Client> {
     client.with_context(|| format!("cannot connect to {}", redacted(url)))
 }
 
+/// Whether `e` means the connection is gone rather than that the statement failed: a closed
+/// socket, a server shutting down or restarting (SQLSTATE 57P01-57P03, sent as the connection is
+/// cut) or a connection exception (class 08).
+fn connection_lost(e: &postgres::Error) -> bool {
+    use postgres::error::SqlState;
+    e.is_closed()
+        || e.code().is_some_and(|c| {
+            [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+            ]
+            .contains(c)
+                || c.code().starts_with("08")
+        })
+}
+
 /// A run's store in a PostgreSQL database.
 pub struct PostgresStore {
     url: String,
@@ -128,36 +145,38 @@ impl PostgresStore {
     /// Connects to the database at `url` (`postgres://user:password@host/db`, `?sslmode=require`
     /// for TLS) for the run named `run`, creating the schema if the database has none.
     pub fn connect(url: &str, run: &str) -> Result<Self> {
-        let mut client = connect(url)?;
-        let mut tx = client.transaction()?;
-        // Workers starting together must not race on CREATE TABLE.
-        tx.execute("SELECT pg_advisory_xact_lock(7461623)", &[])?;
-        tx.batch_execute(SCHEMA)?;
-        let version = tx
-            .query_opt(
-                "SELECT value FROM pbtnas_meta WHERE key = 'schema_version'",
-                &[],
-            )?
-            .map(|r| r.get::<_, String>(0));
-        match version.as_deref() {
-            None => {
+        let store = Self {
+            url: url.to_string(),
+            run: run.to_string(),
+            client: Mutex::new(connect(url)?),
+        };
+        let version = store.with(|c| {
+            let mut tx = c.transaction()?;
+            // Workers starting together must not race on CREATE TABLE.
+            tx.execute("SELECT pg_advisory_xact_lock(7461623)", &[])?;
+            tx.batch_execute(SCHEMA)?;
+            let version = tx
+                .query_opt(
+                    "SELECT value FROM pbtnas_meta WHERE key = 'schema_version'",
+                    &[],
+                )?
+                .map(|r| r.get::<_, String>(0));
+            if version.is_none() {
                 tx.execute(
                     "INSERT INTO pbtnas_meta (key, value) VALUES ('schema_version', $1)",
                     &[&SCHEMA_VERSION],
                 )?;
             }
-            Some(SCHEMA_VERSION) => {}
+            tx.commit()?;
+            Ok(version)
+        })?;
+        match version.as_deref() {
+            None | Some(SCHEMA_VERSION) => Ok(store),
             Some(v) => bail!(
                 "the database at {} has pbtnas schema version {v}; this pbtnas knows version {SCHEMA_VERSION}",
                 redacted(url)
             ),
         }
-        tx.commit()?;
-        Ok(Self {
-            url: url.to_string(),
-            run: run.to_string(),
-            client: Mutex::new(client),
-        })
     }
 
     /// The stored identity of this run, if it exists.
@@ -185,7 +204,7 @@ impl PostgresStore {
         loop {
             match f(&mut client) {
                 Ok(r) => return Ok(r),
-                Err(e) if client.is_closed() || e.is_closed() => {
+                Err(e) if client.is_closed() || connection_lost(&e) => {
                     if start.elapsed() > RECONNECT_FOR {
                         return Err(e)
                             .context(format!("the store at {} is gone", redacted(&self.url)));

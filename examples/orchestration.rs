@@ -105,6 +105,7 @@ fn main() -> Result<()> {
             after_generation: None,
             lease_seconds: 60.0,
             store: store.clone(),
+            allow_large: false,
         };
         let start = Instant::now();
         pbtnas_orchestrator::run(&task, &cfg, &opts)?;

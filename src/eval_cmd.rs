@@ -34,6 +34,8 @@ pub struct EvalOptions {
     pub is_protocol: IsProtocol,
     /// GAN FID: reference statistics instead of the config's or the data dir's.
     pub ref_stats: Option<std::path::PathBuf>,
+    /// GAN FID: the SHA-256 the reference statistics file must have.
+    pub ref_stats_sha256: Option<String>,
 }
 
 pub fn run(run_dir: &Path, opts: &EvalOptions) -> Result<()> {
@@ -178,6 +180,10 @@ fn gan(
     section["fitness"] = opts.metric.as_str().into();
     if let Some(path) = &opts.ref_stats {
         section["ref_stats"] = path.to_string_lossy().as_ref().into();
+        section["ref_stats_sha256"] = serde_json::Value::Null;
+    }
+    if let Some(sha) = &opts.ref_stats_sha256 {
+        section["ref_stats_sha256"] = sha.as_str().into();
     }
     let task = GanTask::new(&section, space, model.device)?;
     let member = model.load(&task)?;
@@ -205,7 +211,7 @@ fn gan(
         return Ok((result, format!("{name}-{samples} {:.4}", m.distance)));
     }
     let result = serde_json::json!({
-        "fid": m.distance, "samples": samples,
+        "fid": m.distance, "samples": samples, "ref_stats_sha256": task.reference_sha256(),
         "inception_score": m.is.map(|(mean, std)| match opts.is_protocol {
             IsProtocol::Paper => serde_json::json!({"mean": mean, "std": std, "splits": 10,
                 "samples": pbtnas_metrics::PAPER_IS_SAMPLES, "protocol": "paper (torchmetrics, uint8, std ddof 1)"}),

@@ -105,6 +105,10 @@ enum Command {
         /// instead of the run's `ref_stats` or `<data dir>/stats/<dataset>-inception.npz`.
         #[arg(long)]
         ref_stats: Option<PathBuf>,
+        /// GAN FID: the SHA-256 (hex) the reference statistics must have, e.g. the one published
+        /// with a downloaded file; a different file is refused.
+        #[arg(long)]
+        ref_stats_sha256: Option<String>,
     },
     /// GAN metrics: convert Inception weights, compute reference statistics.
     Metrics {
@@ -208,6 +212,10 @@ struct LaunchArgs {
     /// A file holding the store URL (first line).
     #[arg(long, conflicts_with = "store")]
     store_file: Option<PathBuf>,
+    /// Start a new run even when its estimated memory or disk (printed at the start) is beyond
+    /// what this machine has free.
+    #[arg(long)]
+    allow_large: bool,
 }
 
 impl LaunchArgs {
@@ -398,6 +406,7 @@ fn real_main() -> Result<()> {
             metric,
             is_protocol,
             ref_stats,
+            ref_stats_sha256,
         } => eval_cmd::run(
             &run_dir,
             &eval_cmd::EvalOptions {
@@ -408,6 +417,7 @@ fn real_main() -> Result<()> {
                 metric,
                 is_protocol,
                 ref_stats,
+                ref_stats_sha256,
             },
         ),
         Command::Metrics { command, data_dir } => metrics_cmd::run(command, &data_root(data_dir)),
@@ -510,6 +520,7 @@ fn launch(cfg: &RunConfig, run_dir: &Path, how: &LaunchArgs) -> Result<RunSummar
         output,
         device: pbtnas_nn::parse_device(&how.device)?,
         after_generation: Some(tensorboard_hook()),
+        allow_large: how.allow_large,
     };
     share_cores(cfg, &opts);
     let summary = run_task(cfg, &opts)?;

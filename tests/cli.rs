@@ -569,6 +569,42 @@ fn eval_reports_the_best_members_fid() {
         text.contains("no KID") && moved_result["kid"].is_null(),
         "{text}"
     );
+    // The file's SHA-256 is recorded; pinned, the right one is accepted and another refused.
+    use sha2::Digest;
+    let sha: String = sha2::Sha256::digest(std::fs::read(&other).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(moved_result["ref_stats_sha256"], sha.as_str());
+    let o = other.to_str().unwrap();
+    let (_, pinned) = gan_eval_with(
+        &dir,
+        "fid",
+        "eval.json",
+        &["--ref-stats", o, "--ref-stats-sha256", &sha],
+    );
+    assert_eq!(pinned["fid"], moved_result["fid"]);
+    let wrong = format!(
+        "{}{}",
+        &sha[..63],
+        if sha.ends_with('0') { '1' } else { '0' }
+    );
+    let out = pbtnas(&[
+        "eval",
+        dir.to_str().unwrap(),
+        "--samples",
+        "6",
+        "--device",
+        "cpu",
+    ])
+    .args(["--ref-stats", o, "--ref-stats-sha256", &wrong])
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains(&sha) && err.contains("ref_stats_sha256"),
+        "{err}"
+    );
     // FD-DINOv2 through the same commands: a small synthetic ViT/14 at 224 px (16×16 patches,
     // its own position grid), statistics of the real images, eval with --metric fd-dinov2.
     let dino = pbtnas_metrics::dinov2_weights_path(&data);
@@ -798,6 +834,28 @@ fn bad_input_is_refused_before_anything_is_written() {
         );
         assert!(!runs.exists(), "case {i} wrote {}", runs.display());
     }
+    // A run whose checkpoints would not fit on the disk (every one of 10^9 kept) is refused
+    // with its estimate, and --allow-large is named as the way to start it anyway.
+    let runs = tmp.path().join("runs-large");
+    let out = pbtnas(&[
+        "run",
+        base.to_str().unwrap(),
+        "--run-dir",
+        runs.to_str().unwrap(),
+    ])
+    .args(["--set", "population=10000", "--set", "steps=100000"])
+    .args(["--set", "checkpoints.keep_all=true"])
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("beyond the machine")
+            && stderr.contains("TB for 1000010000 checkpoints")
+            && stderr.contains("--allow-large"),
+        "{stderr}"
+    );
+    assert!(!runs.exists());
     // A huge nested expansion stops at the limit instead of allocating.
     let nested = tmp.path().join("nested.yaml");
     std::fs::write(

@@ -12,8 +12,8 @@ use candle_core::{Device, Tensor};
 use pbtnas_data::ImageSet;
 use pbtnas_metrics::{
     classifier, classifier_path, dinov2_ref_stats_path, dinov2_weights_path, frechet_distance,
-    inception, proxy, ref_features_path, ref_stats_path, weights_path, Classifier, DinoV2,
-    FeatureStats, Inception, StatsAccumulator,
+    inception, proxy, ref_features_path, ref_stats_path, weights::sha256_file, weights_path,
+    Classifier, DinoV2, FeatureStats, Inception, StatsAccumulator,
 };
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +44,8 @@ pub enum Scorer {
         real: FeatureStats,
         /// Real features for KID, when `ref-stats` saved them.
         real_features: Option<Vec<f32>>,
+        /// SHA-256 of the reference statistics file.
+        real_sha256: String,
     },
     FdDinov2 {
         net: DinoV2,
@@ -68,12 +70,13 @@ fn ref_stats(path: &Path, make: &str) -> Result<FeatureStats> {
 
 impl Scorer {
     /// Prepares `metric`: the proxy's statistics of `data`, or FID's network and reference
-    /// statistics (errors say how to make them).
+    /// statistics (errors say how to make them). `fid_stats` is a statistics file to use instead
+    /// of the dataset's, with the SHA-256 it must have when given.
     pub fn new(
         metric: FitnessMetric,
         data: &ImageSet,
         (data_dir, dataset): (&Path, &str),
-        fid_stats: Option<&Path>,
+        fid_stats: Option<(&Path, Option<&str>)>,
         device: &Device,
     ) -> Result<Self> {
         Ok(match metric {
@@ -120,22 +123,34 @@ impl Scorer {
                 net: DinoV2::load(&dinov2_weights_path(data_dir), device)?,
             },
             FitnessMetric::Fid => {
-                let (real, features) = match fid_stats {
-                    Some(path) => {
+                let (path, features) = match fid_stats {
+                    Some((path, pinned)) => {
                         let stem = path.file_stem().unwrap_or_default().to_string_lossy();
                         let beside = path.with_file_name(format!("{stem}-features.npy"));
-                        let stats = FeatureStats::load_npz(path)
+                        let sha = sha256_file(path)
                             .with_context(|| format!("ref_stats {}", path.display()))?;
-                        (stats, beside)
+                        if let Some(want) = pinned.filter(|w| !w.eq_ignore_ascii_case(&sha)) {
+                            anyhow::bail!(
+                                "ref_stats {} has SHA-256 {sha}, not the {want} that ref_stats_sha256 pins: another file, or a damaged download",
+                                path.display()
+                            );
+                        }
+                        (path.to_path_buf(), beside)
                     }
-                    None => (
-                        ref_stats(
-                            &ref_stats_path(data_dir, dataset),
-                            &format!("pbtnas metrics ref-stats {dataset}"),
-                        )?,
-                        ref_features_path(data_dir, dataset),
-                    ),
+                    None => {
+                        let path = ref_stats_path(data_dir, dataset);
+                        if !path.exists() {
+                            anyhow::bail!(
+                                "the fitness needs the reference statistics {}: run `pbtnas metrics ref-stats {dataset}`",
+                                path.display()
+                            );
+                        }
+                        (path, ref_features_path(data_dir, dataset))
+                    }
                 };
+                let real = FeatureStats::load_npz(&path)
+                    .with_context(|| format!("ref_stats {}", path.display()))?;
+                let real_sha256 = sha256_file(&path)?;
                 if real.dim() != pbtnas_metrics::inception::FEATURES {
                     anyhow::bail!(
                         "FID's reference statistics are of {} features, not Inception pool3's {}",
@@ -156,6 +171,7 @@ impl Scorer {
                     net: Inception::load(&weights_path(data_dir), device)?,
                     real,
                     real_features,
+                    real_sha256,
                 }
             }
         })
@@ -234,6 +250,14 @@ impl Scorer {
             Some(l) => Some(l.flatten_all()?.to_vec1::<f32>()?),
             None => None,
         })
+    }
+
+    /// SHA-256 of FID's reference statistics file.
+    pub fn reference_sha256(&self) -> Option<&str> {
+        match self {
+            Scorer::Fid { real_sha256, .. } => Some(real_sha256),
+            _ => None,
+        }
     }
 
     /// The real features KID compares with, if any.

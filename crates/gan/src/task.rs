@@ -66,6 +66,10 @@ pub struct GanConfig {
     /// use the features `<stem>-features.npy` beside it when there are some.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ref_stats: Option<PathBuf>,
+    /// The SHA-256 `ref_stats` must have (lowercase hex): pins a downloaded published file, so a
+    /// different or damaged one is refused instead of scored against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ref_stats_sha256: Option<String>,
     /// Reproduce the original generator's in-place skip add (default, for comparable numbers).
     pub inplace_skip_quirk: bool,
     /// The Gan space on STL-10 (`if_stl_projections`): two projections, z[0:60] to the bottom
@@ -99,6 +103,7 @@ impl Default for GanConfig {
             fitness: FitnessMetric::FdPixels8,
             eval_samples: 1000,
             ref_stats: None,
+            ref_stats_sha256: None,
             inplace_skip_quirk: true,
             stl_projections: false,
         }
@@ -201,11 +206,23 @@ impl GanTask {
             cfg.batch_size > 0 && cfg.n_critic > 0 && iters > 0,
             "batch_size, n_critic and the step's iterations must be at least 1"
         );
+        if let Some(h) = &cfg.ref_stats_sha256 {
+            anyhow::ensure!(
+                cfg.ref_stats.is_some(),
+                "task.ref_stats_sha256 pins the file task.ref_stats names, but ref_stats is not set"
+            );
+            anyhow::ensure!(
+                h.len() == 64 && h.chars().all(|c| c.is_ascii_hexdigit()),
+                "task.ref_stats_sha256 must be 64 hex digits, got '{h}'"
+            );
+        }
         let scorer = Scorer::new(
             cfg.fitness,
             &data,
             (&cfg.data_dir, &cfg.dataset),
-            cfg.ref_stats.as_deref(),
+            cfg.ref_stats
+                .as_deref()
+                .map(|p| (p, cfg.ref_stats_sha256.as_deref())),
             device,
         )?;
         let (cfg_epochs, data_len, batch_size) =
@@ -363,6 +380,11 @@ impl GanTask {
     }
 
     /// The fitness metric's name in the run's metrics (`eval/<name>`).
+    /// SHA-256 of FID's reference statistics file (FID fitness only).
+    pub fn reference_sha256(&self) -> Option<&str> {
+        self.scorer.reference_sha256()
+    }
+
     pub fn metric_name(&self) -> &'static str {
         self.scorer.name()
     }

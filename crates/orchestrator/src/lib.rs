@@ -5,6 +5,7 @@ pub mod best;
 pub mod checkpoints;
 pub mod config;
 pub mod experiment;
+pub mod footprint;
 pub mod progress;
 pub mod runner;
 pub mod start_state;

@@ -81,6 +81,8 @@ pub struct RunOptions {
     pub lease_seconds: f64,
     /// A PostgreSQL store's URL (workers on many machines); `None`: SQLite in the run directory.
     pub store: Option<String>,
+    /// Start a new run even when its estimated memory or disk is beyond the machine's.
+    pub allow_large: bool,
 }
 
 /// What a finished run reports.
@@ -95,6 +97,29 @@ pub struct RunSummary {
 /// Runs (or resumes) a search to the end.
 pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
     let dir = &opts.run_dir;
+    // A new run's size, refused before anything is written when beyond the machine.
+    let footprint = match dir.join(layout::CONFIG).exists() {
+        true => None,
+        false => {
+            let workers = cfg.workers.unwrap_or(default_workers(cfg, &opts.device));
+            let fp = crate::footprint::estimate(task, cfg, workers)?;
+            if !opts.allow_large {
+                let remote = cfg
+                    .checkpoints
+                    .location
+                    .as_deref()
+                    .filter(|l| l.contains("://"));
+                let disk = match remote {
+                    Some(_) => None,
+                    None => crate::footprint::free_disk(
+                        &dir.join(cfg.checkpoints.location.as_deref().unwrap_or(".")),
+                    ),
+                };
+                fp.check(crate::footprint::free_memory(), disk)?;
+            }
+            Some(fp)
+        }
+    };
     std::fs::create_dir_all(dir)
         .with_context(|| format!("cannot create run directory {}", dir.display()))?;
     let store = crate::store::open(dir, opts.store.as_deref(), &cfg.name)?;
@@ -134,6 +159,15 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
                 space.len(),
                 space.log10_size()
             ));
+            if let Some(fp) = &footprint {
+                progress.event(
+                    "footprint",
+                    json!({"member_bytes": fp.member_bytes, "memory_bytes": fp.memory_bytes,
+                        "disk_bytes": fp.disk_bytes, "checkpoints": fp.checkpoints,
+                        "member_steps": fp.member_steps}),
+                    &fp.describe(),
+                );
+            }
         }
         Some(stored) => {
             check_same_run(&stored, &info, dir)?;

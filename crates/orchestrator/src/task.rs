@@ -84,6 +84,12 @@ pub trait Task: Sync {
         false
     }
 
+    /// Bytes a member's saved state grows to beyond a fresh member's (a replay buffer at its
+    /// capacity), for the run's size estimate.
+    fn grown_state_bytes(&self) -> u64 {
+        0
+    }
+
     /// The state of a freshly initialised member: the "fresh" side of shrink-perturb.
     fn fresh_state(&self, genome: &Genome, seed: u64) -> Result<MemberState> {
         self.save(&self.init(genome, seed)?)

@@ -205,6 +205,12 @@ impl RlTask {
 }
 
 impl Task for RlTask {
+    /// A member's replay buffer at capacity: a frame, an action and a reward per transition.
+    fn grown_state_bytes(&self) -> u64 {
+        let capacity = self.empty_replay().capacity as u64;
+        capacity * (self.frame.frame_bytes() + 4 * self.action_dim + 4) as u64
+    }
+
     type Member = Member;
 
     fn space(&self) -> &SearchSpace {

@@ -2,8 +2,8 @@
 """Reference precision, recall, density and coverage for crates/metrics/tests/prdc.rs, computed
 by the reference implementations on fixed feature sets: the `prdc` package (0.2; Naeem et al.
 2020) for all four, and torch-fidelity (0.4; Kynkäänniemi et al. 2019) for precision and recall.
-Writes crates/metrics/tests/fixtures/prdc_features.npz (f32 feature sets, seeded numpy) and
-prdc.json. Usage: .venv/bin/pip install prdc torch-fidelity && .venv/bin/python scripts/prdc_reference.py
+Writes crates/metrics/tests/fixtures/prdc.json: the f32 feature sets (seeded numpy, each value
+written as the shortest decimal that reads back as the same f32) and the scores. Usage: .venv/bin/pip install prdc torch-fidelity && .venv/bin/python scripts/prdc_reference.py
 """
 import json
 import os
@@ -26,7 +26,6 @@ sets = {
     # shifted and narrowed
     "shifted": (0.6 * rng.standard_normal((250, d)) + 0.8).astype(np.float32),
 }
-np.savez(os.path.join(OUT, "prdc_features.npz"), **sets)
 cases = {}
 for name in ("same", "collapsed", "shifted"):
     fake = sets[name]
@@ -40,5 +39,10 @@ for name in ("same", "collapsed", "shifted"):
         "torch_fidelity_k3": {"precision": tf["precision"], "recall": tf["recall"]},
     }
 with open(os.path.join(OUT, "prdc.json"), "w") as f:
-    json.dump({"source": "scripts/prdc_reference.py (prdc 0.2, torch-fidelity 0.4.0)", "cases": cases}, f, indent=1)
+    features = {k: {"shape": list(v.shape),
+                    "values": [float(np.format_float_positional(x, unique=True)) for x in v.ravel()]}
+                for k, v in sets.items()}
+    json.dump({"source": "scripts/prdc_reference.py (prdc 0.2, torch-fidelity 0.4.0)", "cases": cases,
+               "features": features}, f, indent=1)
 print(json.dumps(cases, indent=1))
+

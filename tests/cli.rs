@@ -589,17 +589,10 @@ fn eval_reports_the_best_members_fid() {
         &sha[..63],
         if sha.ends_with('0') { '1' } else { '0' }
     );
-    let out = pbtnas(&[
-        "eval",
-        dir.to_str().unwrap(),
-        "--samples",
-        "6",
-        "--device",
-        "cpu",
-    ])
-    .args(["--ref-stats", o, "--ref-stats-sha256", &wrong])
-    .output()
-    .unwrap();
+    let out = gan_eval_command(&dir, "fid")
+        .args(["--ref-stats", o, "--ref-stats-sha256", &wrong])
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         !out.status.success() && err.contains(&sha) && err.contains("ref_stats_sha256"),
@@ -648,8 +641,9 @@ fn gan_eval(dir: &Path, metric: &str, file: &str) -> (String, Value) {
     gan_eval_with(dir, metric, file, &[])
 }
 
-fn gan_eval_with(dir: &Path, metric: &str, file: &str, extra: &[&str]) -> (String, Value) {
-    let out = ok(pbtnas(&[
+/// The `pbtnas eval` command of a GAN run with 6 samples and `metric`.
+fn gan_eval_command(dir: &Path, metric: &str) -> std::process::Command {
+    pbtnas(&[
         "eval",
         dir.to_str().unwrap(),
         "--samples",
@@ -662,9 +656,10 @@ fn gan_eval_with(dir: &Path, metric: &str, file: &str, extra: &[&str]) -> (Strin
         "--is",
         "same-samples",
     ])
-    .args(extra)
-    .output()
-    .unwrap());
+}
+
+fn gan_eval_with(dir: &Path, metric: &str, file: &str, extra: &[&str]) -> (String, Value) {
+    let out = ok(gan_eval_command(dir, metric).args(extra).output().unwrap());
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     let json = std::fs::read_to_string(dir.join(file)).unwrap();
     (text, serde_json::from_str(&json).unwrap())

@@ -2,17 +2,29 @@
 //! (`scripts/prdc_reference.py`: the `prdc` package and torch-fidelity's precision/recall) on
 //! fixed feature sets: one from the real distribution, a mode-collapsed one, a shifted one.
 
-use candle_core::Tensor;
 use pbtnas_metrics::{prdc, PrdcOptions};
 use serde_json::Value;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
+/// The fixture's feature sets (name, row-major values).
 fn sets() -> Vec<(String, Vec<f32>)> {
-    Tensor::read_npz(format!("{FIXTURES}/prdc_features.npz"))
+    let fixture: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{FIXTURES}/prdc.json")).unwrap())
+            .unwrap();
+    fixture["features"]
+        .as_object()
         .unwrap()
-        .into_iter()
-        .map(|(k, t)| (k, t.flatten_all().unwrap().to_vec1::<f32>().unwrap()))
+        .iter()
+        .map(|(k, f)| {
+            let values: Vec<f32> = f["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+                .collect();
+            (k.clone(), values)
+        })
         .collect()
 }
 

@@ -12,9 +12,6 @@ use rand_chacha::ChaCha8Rng;
 use crate::config::RunConfig;
 use crate::task::Task;
 
-/// How far beyond the free memory or disk an estimate must be to be refused.
-pub const REFUSE_FACTOR: f64 = 1.0;
-
 /// The estimate for a run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Footprint {
@@ -86,9 +83,7 @@ impl Footprint {
     /// An error when the estimate is beyond `free_memory` or `free_disk` (bytes; `None`: not
     /// known), saying what to change and how to go on anyway.
     pub fn check(&self, free_memory: Option<u64>, free_disk: Option<u64>) -> Result<()> {
-        let beyond = |need: u64, free: Option<u64>| {
-            free.is_some_and(|f| need as f64 > REFUSE_FACTOR * f as f64)
-        };
+        let beyond = |need: u64, free: Option<u64>| free.is_some_and(|f| need > f);
         let mut problems = Vec::new();
         if beyond(self.memory_bytes, free_memory) {
             problems.push(format!(

@@ -376,5 +376,5 @@ fn every_shipped_experiment_loads_with_its_configs() {
         }
         seen += 1;
     }
-    assert_eq!(seen, 14, "experiment files");
+    assert_eq!(seen, 15, "experiment files");
 }

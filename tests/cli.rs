@@ -504,6 +504,16 @@ fn eval_reports_the_best_members_fid() {
         .find_map(|l| l.strip_prefix("best member's samples: "))
         .unwrap_or_else(|| panic!("{stdout}"));
     assert!(Path::new(grid).exists() && stdout.contains("report: `pbtnas report"));
+    // Its start gave the time of a member-step, probed before anything was trained.
+    let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
+    assert!(log.contains("s each by a probe of a few iterations: about "), "{log}");
+    let events = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
+    let probed = events
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|e| e["event"] == "footprint")
+        .and_then(|e| e["step_seconds"].as_f64());
+    assert!(probed.is_some_and(|s| s > 0.0), "{events}");
     let (text, result) = gan_eval(&dir, "fid", "eval.json");
     assert!(
         text.contains("FID-6 ") && text.contains(", IS ") && text.contains(", KID "),

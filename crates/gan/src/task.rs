@@ -397,6 +397,92 @@ impl GanTask {
         let g = Generator::new(&self.space, &m.genome, self.geo, &p, self.gen_options())?;
         g.forward(z, false, 0)
     }
+
+    /// `iters` training iterations of `m` (a member-step trains `self.iters`).
+    fn train_iterations(&self, m: &mut Member, ctx: &StepContext, iters: usize) -> Result<Metrics> {
+        let c = &self.cfg;
+
+        // In epochs, as the original's loader: a short last batch, G steps counted per epoch.
+        let batches = Prefetcher::new(
+            self.data.clone(),
+            c.batch_size,
+            ctx.seed,
+            4,
+            self.epoch_batches.is_some(),
+        );
+        let size = self.geo.image_size();
+        // Losses stay on the device until the end: reading one every iteration would make every
+        // iteration wait for the GPU.
+        let (mut d_last, mut g_last) = (None, None);
+        let g_params: Vec<(String, Var)> = m
+            .params
+            .vars()
+            .into_iter()
+            .filter(|(n, _)| m.ema.contains_key(n))
+            .collect();
+        let mut prof = PhaseTimer::from_env(&self.device);
+        let mut g_steps = 0usize;
+        for it in 0..iters {
+            ctx.progress.set(it as u64, iters as u64);
+            let seed = ctx.seed.wrapping_add(it as u64 * 7919);
+            let in_epoch = self.epoch_batches.map_or(it, |nb| it % nb);
+            let images = batches.next_batch();
+            let n = images.len() / (3 * size * size);
+            let real = Tensor::from_vec(images, (n, 3, size, size), &self.device)?;
+            prof.mark("batch")?;
+            let fake = m
+                .gen
+                .forward(&noise(n, self.geo.latent, seed, &self.device)?, true, seed)?
+                .detach();
+            prof.mark("g_sample")?;
+            let d_loss = ((1.0 - m.disc.forward(&real, true)?)?.relu()?.mean_all()?
+                + (1.0 + m.disc.forward(&fake, true)?)?.relu()?.mean_all()?)?;
+            prof.mark("d_forward")?;
+            let grads = d_loss.backward()?;
+            prof.mark("d_backward")?;
+            m.opt_d.step(&grads)?;
+            prof.mark("d_adam")?;
+            // Detached: the loss would otherwise keep the step's whole graph alive.
+            d_last = Some(d_loss.detach());
+            if in_epoch.is_multiple_of(c.n_critic) {
+                let fake = m.gen.forward(
+                    &noise(2 * n, self.geo.latent, seed ^ 1, &self.device)?,
+                    true,
+                    seed ^ 1,
+                )?;
+                let g_loss = m.disc.forward(&fake, true)?.mean_all()?.neg()?;
+                prof.mark("g_forward")?;
+                let grads = g_loss.backward()?;
+                prof.mark("g_backward")?;
+                m.opt_g.step(&grads)?;
+                prof.mark("g_adam")?;
+                g_last = Some(g_loss.detach());
+                g_steps += 1;
+                for (name, var) in &g_params {
+                    soft_update(&m.ema[name], var.as_tensor(), 1.0 - c.ema)?;
+                }
+                prof.mark("ema")?;
+            }
+            m.iters += 1;
+            // Freed device memory returns to the pool at synchronisation points; without one per
+            // iteration the pool grows with every iteration of the step.
+            self.device.synchronize()?;
+        }
+        let scalar = |t: Option<Tensor>| -> Result<f64> {
+            Ok(t.map(|t| t.to_scalar::<f32>())
+                .transpose()?
+                .map_or(0.0, f64::from))
+        };
+        let mut out: Metrics = [
+            ("train/d_loss".to_string(), scalar(d_last)?),
+            ("train/g_loss".to_string(), scalar(g_last)?),
+            ("train/iters".to_string(), m.iters as f64),
+            ("train/g_steps".to_string(), g_steps as f64),
+        ]
+        .into();
+        out.extend(prof.metrics(iters));
+        Ok(out)
+    }
 }
 
 /// How [`GanTask::sample_metrics`] computes the Inception Score.
@@ -488,87 +574,21 @@ impl Task for GanTask {
     }
 
     fn train_step(&self, m: &mut Member, ctx: &StepContext) -> Result<Metrics> {
-        let c = &self.cfg;
-        // In epochs, as the original's loader: a short last batch, G steps counted per epoch.
-        let batches = Prefetcher::new(
-            self.data.clone(),
-            c.batch_size,
-            ctx.seed,
-            4,
-            self.epoch_batches.is_some(),
-        );
-        let size = self.geo.image_size();
-        // Losses stay on the device until the end: reading one every iteration would make every
-        // iteration wait for the GPU.
-        let (mut d_last, mut g_last) = (None, None);
-        let g_params: Vec<(String, Var)> = m
-            .params
-            .vars()
-            .into_iter()
-            .filter(|(n, _)| m.ema.contains_key(n))
-            .collect();
-        let mut prof = PhaseTimer::from_env(&self.device);
-        let mut g_steps = 0usize;
-        for it in 0..self.iters {
-            ctx.progress.set(it as u64, self.iters as u64);
-            let seed = ctx.seed.wrapping_add(it as u64 * 7919);
-            let in_epoch = self.epoch_batches.map_or(it, |nb| it % nb);
-            let images = batches.next_batch();
-            let n = images.len() / (3 * size * size);
-            let real = Tensor::from_vec(images, (n, 3, size, size), &self.device)?;
-            prof.mark("batch")?;
-            let fake = m
-                .gen
-                .forward(&noise(n, self.geo.latent, seed, &self.device)?, true, seed)?
-                .detach();
-            prof.mark("g_sample")?;
-            let d_loss = ((1.0 - m.disc.forward(&real, true)?)?.relu()?.mean_all()?
-                + (1.0 + m.disc.forward(&fake, true)?)?.relu()?.mean_all()?)?;
-            prof.mark("d_forward")?;
-            let grads = d_loss.backward()?;
-            prof.mark("d_backward")?;
-            m.opt_d.step(&grads)?;
-            prof.mark("d_adam")?;
-            // Detached: the loss would otherwise keep the step's whole graph alive.
-            d_last = Some(d_loss.detach());
-            if in_epoch.is_multiple_of(c.n_critic) {
-                let fake = m.gen.forward(
-                    &noise(2 * n, self.geo.latent, seed ^ 1, &self.device)?,
-                    true,
-                    seed ^ 1,
-                )?;
-                let g_loss = m.disc.forward(&fake, true)?.mean_all()?.neg()?;
-                prof.mark("g_forward")?;
-                let grads = g_loss.backward()?;
-                prof.mark("g_backward")?;
-                m.opt_g.step(&grads)?;
-                prof.mark("g_adam")?;
-                g_last = Some(g_loss.detach());
-                g_steps += 1;
-                for (name, var) in &g_params {
-                    soft_update(&m.ema[name], var.as_tensor(), 1.0 - c.ema)?;
-                }
-                prof.mark("ema")?;
-            }
-            m.iters += 1;
-            // Freed device memory returns to the pool at synchronisation points; without one per
-            // iteration the pool grows with every iteration of the step.
-            self.device.synchronize()?;
-        }
-        let scalar = |t: Option<Tensor>| -> Result<f64> {
-            Ok(t.map(|t| t.to_scalar::<f32>())
-                .transpose()?
-                .map_or(0.0, f64::from))
-        };
-        let mut out: Metrics = [
-            ("train/d_loss".to_string(), scalar(d_last)?),
-            ("train/g_loss".to_string(), scalar(g_last)?),
-            ("train/iters".to_string(), m.iters as f64),
-            ("train/g_steps".to_string(), g_steps as f64),
-        ]
-        .into();
-        out.extend(prof.metrics(self.iters));
-        Ok(out)
+        self.train_iterations(m, ctx, self.iters)
+    }
+
+    /// A step's time from 4 timed iterations (after 2 to warm up) and one evaluation.
+    fn probe_step_seconds(&self, m: &mut Member, ctx: &StepContext) -> Result<Option<f64>> {
+        let timed = 4;
+        self.train_iterations(m, ctx, 2)?;
+        let t = std::time::Instant::now();
+        self.train_iterations(m, ctx, timed)?;
+        let per_iteration = t.elapsed().as_secs_f64() / timed as f64;
+        let t = std::time::Instant::now();
+        self.evaluate(m, ctx)?;
+        Ok(Some(
+            per_iteration * self.iters as f64 + t.elapsed().as_secs_f64(),
+        ))
     }
 
     fn evaluate(&self, m: &mut Member, ctx: &StepContext) -> Result<Evaluation> {

@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::RunConfig;
-use crate::task::Task;
+use crate::task::{StepContext, Task};
 
 /// The estimate for a run.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,13 +25,16 @@ pub struct Footprint {
     pub disk_bytes: u64,
     /// Member-steps the run trains: population × steps.
     pub member_steps: u64,
+    /// Seconds of one member-step, probed on the sampled member (`None`: the task cannot tell).
+    pub step_seconds: Option<f64>,
 }
 
 /// Estimates the run `cfg` of `task` with `workers` members trained at once.
 pub fn estimate<T: Task>(task: &T, cfg: &RunConfig, workers: usize) -> Result<Footprint> {
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let genome = pbtnas_genome::ops::sample(task.space(), &mut rng);
-    let state = task.save(&task.init(&genome, cfg.seed)?)?;
+    let mut member = task.init(&genome, cfg.seed)?;
+    let state = task.save(&member)?;
     let saved = pbtnas_nn::checkpoint::encode(&state, &serde_json::json!({}))?.len() as u64;
     let member_bytes = saved + task.grown_state_bytes();
     let population = cfg.population as u64;
@@ -49,7 +52,23 @@ pub fn estimate<T: Task>(task: &T, cfg: &RunConfig, workers: usize) -> Result<Fo
         memory_bytes: 2 * member_bytes * workers.max(1) as u64,
         disk_bytes: member_bytes * checkpoints,
         member_steps: population * cfg.steps as u64,
+        step_seconds: probe(task, &mut member, cfg.seed)?,
     })
+}
+
+/// The task's probe of a member-step, its artifacts in a folder removed afterwards.
+fn probe<T: Task>(task: &T, member: &mut T::Member, seed: u64) -> Result<Option<f64>> {
+    let artifacts = std::env::temp_dir().join(format!("pbtnas-probe-{}", std::process::id()));
+    let ctx = StepContext {
+        generation: 0,
+        slot: 0,
+        seed,
+        artifacts: artifacts.clone(),
+        progress: Default::default(),
+    };
+    let seconds = task.probe_step_seconds(member, &ctx);
+    let _ = std::fs::remove_dir_all(&artifacts);
+    seconds
 }
 
 /// `1.5 GB`-style sizes.
@@ -71,12 +90,19 @@ impl Footprint {
     /// One line for the run's start.
     pub fn describe(&self) -> String {
         format!(
-            "estimated size: {} per member, {} of memory for the members trained at once, {} of disk for {} checkpoints kept at once; {} member-steps (the ETA follows the first)",
+            "estimated size: {} per member, {} of memory for the members trained at once, {} of disk for {} checkpoints kept at once; {} member-steps{}",
             human_bytes(self.member_bytes),
             human_bytes(self.memory_bytes),
             human_bytes(self.disk_bytes),
             self.checkpoints,
-            self.member_steps
+            self.member_steps,
+            match self.step_seconds {
+                Some(s) => format!(
+                    ", {s:.1} s each by a probe of a few iterations: about {} one after another (the ETA follows the first step)",
+                    crate::progress::human_duration(s * self.member_steps as f64)
+                ),
+                None => " (the ETA follows the first)".to_string(),
+            }
         )
     }
 
@@ -149,6 +175,7 @@ mod tests {
             memory_bytes: memory,
             disk_bytes: disk,
             member_steps: 4,
+            step_seconds: None,
         }
     }
 
@@ -180,5 +207,23 @@ mod tests {
         assert_eq!(human_bytes(1_500_000_000), "1.5 GB");
         assert!(free_memory().is_some_and(|m| m > 0));
         assert!(free_disk(Path::new("no/such/dir")).is_some_and(|d| d > 0));
+    }
+
+    #[test]
+    fn the_probed_step_time_gives_the_run_time() {
+        let probed = Footprint {
+            step_seconds: Some(90.0),
+            ..fp(1, 1)
+        };
+        assert!(
+            probed
+                .describe()
+                .ends_with("4 member-steps, 90.0 s each by a probe of a few iterations: about 6m 00s one after another (the ETA follows the first step)"),
+            "{}",
+            probed.describe()
+        );
+        assert!(fp(1, 1)
+            .describe()
+            .ends_with("4 member-steps (the ETA follows the first)"));
     }
 }

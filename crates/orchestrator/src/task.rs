@@ -90,6 +90,18 @@ pub trait Task: Sync {
         0
     }
 
+    /// Seconds one member-step of `member` (training and evaluation) takes on this machine,
+    /// measured on a few iterations, for the estimate printed before a new run; `None` when the
+    /// task cannot tell before a whole step (the ETA then follows the first step). `member` is
+    /// a throwaway.
+    fn probe_step_seconds(
+        &self,
+        _member: &mut Self::Member,
+        _ctx: &StepContext,
+    ) -> Result<Option<f64>> {
+        Ok(None)
+    }
+
     /// The state of a freshly initialised member: the "fresh" side of shrink-perturb.
     fn fresh_state(&self, genome: &Genome, seed: u64) -> Result<MemberState> {
         self.save(&self.init(genome, seed)?)

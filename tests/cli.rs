@@ -506,7 +506,10 @@ fn eval_reports_the_best_members_fid() {
     assert!(Path::new(grid).exists() && stdout.contains("report: `pbtnas report"));
     // Its start gave the time of a member-step, probed before anything was trained.
     let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
-    assert!(log.contains("s each by a probe of a few iterations: about "), "{log}");
+    assert!(
+        log.contains("s each by a probe of a few iterations: about "),
+        "{log}"
+    );
     let events = std::fs::read_to_string(dir.join("events.jsonl")).unwrap();
     let probed = events
         .lines()

@@ -164,7 +164,8 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunS
                     "footprint",
                     json!({"member_bytes": fp.member_bytes, "memory_bytes": fp.memory_bytes,
                         "disk_bytes": fp.disk_bytes, "checkpoints": fp.checkpoints,
-                        "member_steps": fp.member_steps, "step_seconds": fp.step_seconds}),
+                        "member_steps": fp.member_steps, "step_seconds": fp.step_seconds,
+                        "workers": fp.workers}),
                     &fp.describe(),
                 );
             }

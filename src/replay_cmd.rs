@@ -7,6 +7,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use pbtnas_orchestrator::best::best_trial;
 use pbtnas_orchestrator::config::ExploitSchedule;
 use pbtnas_orchestrator::runner::layout;
+use pbtnas_orchestrator::strategy::replay::Replay;
 use pbtnas_orchestrator::{RunConfig, RunSummary, StrategyConfig};
 use pbtnas_report::history::{ancestry, fitness};
 use pbtnas_report::run_data::trial_id;
@@ -61,7 +62,7 @@ pub fn run(
     cfg.steps = steps;
     cfg.workers = None;
     cfg.exploit = ExploitSchedule::default();
-    cfg.strategy = StrategyConfig::Replay { schedule };
+    cfg.strategy = StrategyConfig::Replay(Replay { schedule });
     let dir = out.unwrap_or_else(|| run_dir.join(format!("replay-{id}{suffix}")));
     launch(&cfg, &dir)?;
 

@@ -14,7 +14,7 @@ use pbtnas_genome::{Genome, SearchSpace};
 use pbtnas_metrics::StatsAccumulator;
 use pbtnas_nn::ops::soft_update;
 use pbtnas_nn::{Adam, AdamConfig, MemberState, Params, PhaseTimer, WeightMap};
-use pbtnas_orchestrator::{Evaluation, Metrics, StepContext, Task};
+use pbtnas_task::{Evaluation, Metrics, StepContext, Task};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};

@@ -9,7 +9,7 @@
 //! `common_utils.py`). [`best_member`] with `untrained_children` reproduces it.
 
 use crate::store::{Trial, TrialStatus};
-use crate::strategy::PlanKind;
+use pbtnas_task::PlanKind;
 
 /// The best-ever member and where its model comes from.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use pbtnas_nn::ShrinkPerturb;
+use pbtnas_task::StrategyConfig;
 use serde::{Deserialize, Serialize};
 
 /// Everything that defines a run. The `task` section belongs to the task crate named by its
@@ -55,47 +55,6 @@ fn default_attempts() -> u32 {
     2
 }
 
-/// The search strategy and its parameters (defaults: the paper's).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum StrategyConfig {
-    /// PBT-NAS: mixing of two parents from the top with shrink-perturb. Ablations: `shrink_perturb:
-    /// [1, 0]` (copy exactly), `[0, 1]` (reinitialize), `mix_with_itself: true` (no mixing).
-    PbtNas {
-        #[serde(default = "quarter")]
-        mix_prob: f64,
-        #[serde(default = "quarter")]
-        parent_frac: f64,
-        #[serde(default = "three_quarters")]
-        survive_frac: f64,
-        #[serde(default = "paper_sp", with = "pair")]
-        shrink_perturb: ShrinkPerturb,
-        #[serde(default)]
-        mix_with_itself: bool,
-    },
-    /// SEARL-like mutation PBT: a copy of a top member, then plain copy, weight mutation or
-    /// architecture mutation with probability 1/3 each.
-    Searl {
-        #[serde(default = "quarter")]
-        parent_frac: f64,
-        #[serde(default = "three_quarters")]
-        survive_frac: f64,
-        /// The original's best-ever quirk (off by default): a mutated child, untrained, rated
-        /// with its parent's fitness, can become the best-ever member (`crate::best`).
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        untrained_best_ever: bool,
-    },
-    /// Random search: every member trains independently. With `shrink_perturb_always`, every
-    /// member's whole state is shrink-perturbed at the start of every step but the first.
-    RandomSearch {
-        #[serde(default, with = "opt_pair")]
-        shrink_perturb_always: Option<ShrinkPerturb>,
-    },
-    /// One member following a fixed genome schedule (`pbtnas replay` writes it): `schedule[g]`
-    /// is the genome of generation g.
-    Replay { schedule: Vec<String> },
-}
-
 /// The largest population a config may ask for.
 pub const MAX_POPULATION: usize = 10_000;
 
@@ -127,40 +86,6 @@ fn check_finite(v: &serde_norway::Value, key: &str) -> Result<()> {
         }),
         Value::Tagged(t) => check_finite(&t.value, key),
         _ => Ok(()),
-    }
-}
-
-fn quarter() -> f64 {
-    0.25
-}
-fn three_quarters() -> f64 {
-    0.75
-}
-fn paper_sp() -> ShrinkPerturb {
-    ShrinkPerturb::PAPER
-}
-
-mod pair {
-    use pbtnas_nn::ShrinkPerturb;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    pub fn serialize<S: Serializer>(v: &ShrinkPerturb, s: S) -> Result<S::Ok, S::Error> {
-        [v.shrink, v.perturb].serialize(s)
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ShrinkPerturb, D::Error> {
-        let [shrink, perturb] = <[f64; 2]>::deserialize(d)?;
-        Ok(ShrinkPerturb { shrink, perturb })
-    }
-}
-
-mod opt_pair {
-    use pbtnas_nn::ShrinkPerturb;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    pub fn serialize<S: Serializer>(v: &Option<ShrinkPerturb>, s: S) -> Result<S::Ok, S::Error> {
-        v.map(|v| [v.shrink, v.perturb]).serialize(s)
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ShrinkPerturb>, D::Error> {
-        Ok(Option::<[f64; 2]>::deserialize(d)?
-            .map(|[shrink, perturb]| ShrinkPerturb { shrink, perturb }))
     }
 }
 
@@ -226,13 +151,7 @@ impl Default for CheckpointPolicy {
 impl RunConfig {
     /// Whether the best-ever member follows the original's SEARL quirk ([`crate::best`]).
     pub fn untrained_best_ever(&self) -> bool {
-        matches!(
-            self.strategy,
-            StrategyConfig::Searl {
-                untrained_best_ever: true,
-                ..
-            }
-        )
+        matches!(&self.strategy, StrategyConfig::Searl(s) if s.untrained_best_ever)
     }
 
     /// Reads a config file. A relative `space` path is resolved against the file's folder, and
@@ -321,16 +240,6 @@ impl RunConfig {
     }
 
     fn validate(&self) -> Result<()> {
-        let single_ok = matches!(
-            self.strategy,
-            StrategyConfig::RandomSearch { .. } | StrategyConfig::Replay { .. }
-        );
-        if self.population < 2 && !(single_ok && self.population == 1) {
-            bail!(
-                "population must be at least 2 (1 for random search: plain training), got {}",
-                self.population
-            );
-        }
         if self.steps == 0 {
             bail!("steps must be at least 1");
         }
@@ -366,50 +275,8 @@ impl RunConfig {
         if self.workers == Some(0) || self.max_attempts == 0 {
             bail!("workers and max_attempts must be at least 1");
         }
-        let n = self.population;
-        let frac = |name: &str, f: f64| -> Result<usize> {
-            if !(0.0..=1.0).contains(&f) {
-                bail!("{name} must be in [0, 1], got {f}");
-            }
-            Ok(crate::strategy::selection::count(n, f))
-        };
-        match &self.strategy {
-            StrategyConfig::PbtNas {
-                mix_prob,
-                parent_frac,
-                survive_frac,
-                mix_with_itself,
-                ..
-            } => {
-                frac("mix_prob", *mix_prob)?;
-                let parents = frac("parent_frac", *parent_frac)?;
-                if parents < 1 || (parents < 2 && !mix_with_itself) {
-                    bail!("parent_frac {parent_frac} of population {n} gives {parents} parents; mixing needs 2 (pop 6 in the paper uses 0.4)");
-                }
-                if frac("survive_frac", *survive_frac)? < parents {
-                    bail!("survive_frac must keep at least the parents alive");
-                }
-            }
-            StrategyConfig::Searl {
-                parent_frac,
-                survive_frac,
-                ..
-            } => {
-                let parents = frac("parent_frac", *parent_frac)?;
-                if parents < 2 {
-                    bail!("parent_frac {parent_frac} of population {n} gives {parents} parents; SEARL's tournament needs 2");
-                }
-                if frac("survive_frac", *survive_frac)? < parents {
-                    bail!("survive_frac must keep at least the parents alive");
-                }
-            }
-            StrategyConfig::RandomSearch { .. } => {}
-            StrategyConfig::Replay { schedule } => {
-                if n != 1 || schedule.len() != self.steps as usize || self.exploit.every != 1 {
-                    bail!("replay needs population 1, a genome per step ({} given for {} steps) and exploit.every 1", schedule.len(), self.steps);
-                }
-            }
-        }
+        self.strategy
+            .validate(self.population, self.steps, self.exploit.every)?;
         self.task_kind()?;
         Ok(())
     }

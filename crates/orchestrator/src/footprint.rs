@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::RunConfig;
-use crate::task::{StepContext, Task};
+use pbtnas_task::{StepContext, Task};
 
 /// The estimate for a run.
 #[derive(Debug, Clone, PartialEq)]

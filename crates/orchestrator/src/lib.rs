@@ -1,5 +1,5 @@
-//! The PBT-NAS orchestrator: the [`Task`] and [`Strategy`] traits, PBT-NAS and its baselines as
-//! pure functions on population records, the run store, checkpoints and the generational runner.
+//! The PBT-NAS orchestrator: the run store, checkpoints and the generational runner that drive a
+//! [`Task`] with a [`Strategy`] (both from the task API crate, `pbtnas-task`, re-exported here).
 
 pub mod best;
 pub mod checkpoints;
@@ -11,10 +11,10 @@ pub mod runner;
 pub mod start_state;
 pub mod status;
 pub mod store;
-pub mod strategy;
-pub mod task;
 
-pub use config::{RunConfig, StrategyConfig};
+pub use config::RunConfig;
+pub use pbtnas_task::{
+    strategy, task, Evaluation, MemberRecord, Metrics, PlanKind, SlotPlan, StepContext, Strategy,
+    StrategyConfig, Task, WeightSource,
+};
 pub use runner::{run, RunOptions, RunSummary};
-pub use strategy::{MemberRecord, PlanKind, SlotPlan, Strategy, WeightSource};
-pub use task::{Evaluation, Metrics, StepContext, Task};

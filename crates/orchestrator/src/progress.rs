@@ -6,10 +6,11 @@
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pbtnas_task::{StepProgress, StepReporter};
 
 /// What the terminal gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -23,25 +24,31 @@ pub enum Output {
     JsonLines,
 }
 
-/// A member-step's progress handle: a bar on a terminal, nothing otherwise (the default).
-#[derive(Debug, Clone, Default)]
-pub struct StepProgress(Option<ProgressBar>);
+/// A member-step's bar on a terminal (none otherwise), reporting through a [`StepProgress`].
+#[derive(Debug)]
+pub struct StepBar(Option<ProgressBar>);
 
-impl StepProgress {
-    /// `done` of `total` units (iterations, frames) trained.
-    pub fn set(&self, done: u64, total: u64) {
-        if let Some(b) = &self.0 {
-            b.set_length(total);
-            b.set_position(done);
-        }
+impl StepBar {
+    /// The handle a task reports its step's progress to.
+    pub fn progress(&self) -> StepProgress {
+        self.0.as_ref().map_or_else(StepProgress::default, |b| {
+            StepProgress::new(Arc::new(TermBar(b.clone())))
+        })
+    }
+}
+
+#[derive(Debug)]
+struct TermBar(ProgressBar);
+
+impl StepReporter for TermBar {
+    fn set(&self, done: u64, total: u64) {
+        self.0.set_length(total);
+        self.0.set_position(done);
     }
 
-    /// Training is over; the member is being evaluated.
-    pub fn evaluating(&self) {
-        if let Some(b) = &self.0 {
-            b.set_position(b.length().unwrap_or(0));
-            b.set_prefix("evaluating");
-        }
+    fn evaluating(&self) {
+        self.0.set_position(self.0.length().unwrap_or(0));
+        self.0.set_prefix("evaluating");
     }
 }
 
@@ -133,8 +140,8 @@ impl Progress {
 
     /// A bar for one member-step (`label`: which), shown while the returned handle's step runs;
     /// no bar unless the terminal gets text.
-    pub fn step_bar(&self, label: String) -> StepProgress {
-        StepProgress(self.bars.as_ref().map(|bars| {
+    pub fn step_bar(&self, label: String) -> StepBar {
+        StepBar(self.bars.as_ref().map(|bars| {
             let bar = bars.add(ProgressBar::new(1));
             bar.set_style(
                 ProgressStyle::with_template(
@@ -150,7 +157,7 @@ impl Progress {
     }
 
     /// Removes a member-step's bar.
-    pub fn step_end(&self, step: &StepProgress) {
+    pub fn step_end(&self, step: &StepBar) {
         if let (Some(bars), Some(bar)) = (&self.bars, &step.0) {
             bar.finish_and_clear();
             bars.remove(bar);

@@ -22,11 +22,12 @@ use serde_json::json;
 
 use crate::best::{best_member, best_trial, BestMember};
 use crate::checkpoints::{CheckpointError, Checkpoints};
-use crate::config::{RunConfig, StrategyConfig};
+use crate::config::RunConfig;
 use crate::progress::{human_duration, Output, Progress};
 use crate::store::{NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus};
-use crate::strategy::{self, MemberRecord, PlanKind, SlotPlan, WeightSource};
-use crate::task::{StepContext, Task};
+use pbtnas_task::{
+    MemberRecord, PlanKind, SlotPlan, StepContext, StrategyConfig, Task, WeightSource,
+};
 
 /// Seed purposes (the first element of every derived seed path).
 pub(crate) mod purpose {
@@ -380,12 +381,7 @@ impl<T: Task> Runner<'_, T> {
         let space = self.task.space();
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed(&[purpose::INIT_POPULATION]));
         let genomes = match &self.cfg.strategy {
-            StrategyConfig::Replay { schedule } => {
-                vec![strategy::replay::Replay {
-                    schedule: schedule.clone(),
-                }
-                .genome(space, 0)?]
-            }
+            StrategyConfig::Replay(replay) => vec![replay.genome(space, 0)?],
             _ => ops::stratified_population(space, self.cfg.population, &mut rng),
         };
         let trials: Vec<NewTrial> = genomes
@@ -463,7 +459,7 @@ impl<T: Task> Runner<'_, T> {
     }
 
     /// Runs a leased step and stores its checkpoint: fitness, checkpoint hash, metrics.
-    fn execute(&self, trial: &Trial, me: &str) -> Result<(f64, String, crate::task::Metrics)> {
+    fn execute(&self, trial: &Trial, me: &str) -> Result<(f64, String, pbtnas_task::Metrics)> {
         let (fitness, bytes, metrics) = self.produce(&trial.spec, Some(me), 0)?;
         let sha = self.ckpts.put(&bytes)?;
         Ok((fitness, sha, metrics))
@@ -477,23 +473,24 @@ impl<T: Task> Runner<'_, T> {
         spec: &NewTrial,
         me: Option<&str>,
         depth: u32,
-    ) -> Result<(f64, Vec<u8>, crate::task::Metrics)> {
+    ) -> Result<(f64, Vec<u8>, pbtnas_task::Metrics)> {
         let plan = &spec.plan;
         let task = self.task;
         let state =
             crate::start_state::start_state(task, spec, &|sha| self.load_input(sha, depth))?;
         let mut member = task.load(&plan.genome, state)?;
+        let bar = self.progress.step_bar(format!(
+            "gen {} slot {:>2}{}",
+            spec.generation + 1,
+            spec.slot,
+            if me.is_none() { " (redo)" } else { "" }
+        ));
         let ctx = StepContext {
             generation: spec.generation,
             slot: spec.slot,
             seed: spec.train_seed,
             artifacts: self.artifacts.clone(),
-            progress: self.progress.step_bar(format!(
-                "gen {} slot {:>2}{}",
-                spec.generation + 1,
-                spec.slot,
-                if me.is_none() { " (redo)" } else { "" }
-            )),
+            progress: bar.progress(),
         };
         let trained = task.train_step(&mut member, &ctx);
         ctx.progress.evaluating();
@@ -504,7 +501,7 @@ impl<T: Task> Runner<'_, T> {
                 .set_phase(spec.generation, spec.slot, me, "evaluating");
         }
         let evaluated = trained.and_then(|m| Ok((m, task.evaluate(&mut member, &ctx)?)));
-        self.progress.step_end(&ctx.progress);
+        self.progress.step_end(&bar);
         let (mut metrics, eval) = evaluated?;
         if eval.fitness.is_nan() {
             bail!("fitness is NaN");
@@ -593,15 +590,16 @@ impl<T: Task> Runner<'_, T> {
         // Random search's whole-member shrink-perturb runs before every step but the first, as
         // the original's fitness function applies it, whatever the exploit schedule.
         let every_step = matches!(
-            self.cfg.strategy,
-            StrategyConfig::RandomSearch {
-                shrink_perturb_always: Some(_)
-            }
+            &self.cfg.strategy,
+            StrategyConfig::RandomSearch(r) if r.shrink_perturb_always.is_some()
         );
         let exploit = every_step || self.cfg.exploit.exploit_before(next);
         let plans = if exploit {
             let mut rng = ChaCha8Rng::seed_from_u64(self.seed(&[purpose::SELECT, g as u64]));
-            strategy::from_config(&self.cfg.strategy).next_generation(&records, space, &mut rng)?
+            self.cfg
+                .strategy
+                .strategy()
+                .next_generation(&records, space, &mut rng)?
         } else {
             records.iter().map(SlotPlan::survivor).collect()
         };

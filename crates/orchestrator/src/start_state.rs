@@ -8,8 +8,8 @@ use pbtnas_nn::{derive_seed, inherit, searl_weight_mutation_state, MemberState};
 
 use crate::runner::purpose;
 use crate::store::NewTrial;
-use crate::strategy::WeightSource;
-use crate::task::Task;
+use pbtnas_task::Task;
+use pbtnas_task::WeightSource;
 
 /// The state `spec`'s step starts from, on the CPU. `load` reads an input checkpoint by hash.
 pub fn start_state<T: Task + ?Sized>(

@@ -132,8 +132,8 @@ pub fn table(trials: &[Trial], complete: bool, steps: Option<u32>) -> String {
         let fitness = t.fitness.map_or("-".into(), |f| format!("{f:.5}"));
         let opt = |v: Option<usize>| v.map_or("-".to_string(), |s| s.to_string());
         let donor = match p.donor {
-            Some(crate::strategy::WeightSource::Slot(d)) => d.to_string(),
-            Some(crate::strategy::WeightSource::Fresh) => "fresh".into(),
+            Some(pbtnas_task::WeightSource::Slot(d)) => d.to_string(),
+            Some(pbtnas_task::WeightSource::Fresh) => "fresh".into(),
             None => "-".into(),
         };
         let genes: Vec<String> = p.replaced.iter().map(|g| g.to_string()).collect();

@@ -150,9 +150,9 @@ fn the_quirk_is_a_searl_setting_off_by_default_and_not_saved_when_off() {
     assert!(on.untrained_best_ever());
     assert!(matches!(
         on.strategy,
-        StrategyConfig::Searl {
+        StrategyConfig::Searl(pbtnas_orchestrator::strategy::searl::Searl {
             untrained_best_ever: true,
             ..
-        }
+        })
     ));
 }

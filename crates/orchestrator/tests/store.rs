@@ -310,7 +310,7 @@ on_both_stores! {
 /// Over TLS (`sslmode=require`), the server's certificate is verified: refused without its CA,
 /// accepted with the CA in `PGSSLROOTCERT`; and the test user is one the server admits over TLS
 /// only, so a plain connection is refused. Needs `PBTNAS_TEST_POSTGRES_TLS` (that user's URL)
-/// and `PBTNAS_TEST_TLS_CA` (`scripts/pg-test-tls.sh` sets both up; `.ci/run` runs it).
+/// and `PBTNAS_TEST_TLS_CA` (`scripts/ci/pg-test-tls.sh` sets both up; `.ci/run` runs it).
 #[test]
 #[ignore = "needs PBTNAS_TEST_POSTGRES_TLS and PBTNAS_TEST_TLS_CA; .ci/run runs it"]
 fn postgres_over_tls_verifies_the_server_certificate() {

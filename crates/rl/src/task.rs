@@ -9,7 +9,7 @@ use anyhow::{ensure, Context, Result};
 use candle_core::Device;
 use pbtnas_genome::{Genome, SearchSpace};
 use pbtnas_nn::{derive_seed, AdamConfig, MemberState, Params, PhaseTimer};
-use pbtnas_orchestrator::{Evaluation, Metrics, StepContext, Task};
+use pbtnas_task::{Evaluation, Metrics, StepContext, Task};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use candle_core::{Device, Module, Tensor};
 use pbtnas_genome::{Genome, SearchSpace};
 use pbtnas_nn::{Adam, AdamConfig, MemberState, Params};
-use pbtnas_orchestrator::{Evaluation, Metrics, StepContext, Task};
+use pbtnas_task::{Evaluation, Metrics, StepContext, Task};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};

@@ -11,8 +11,8 @@ pub mod sqlite;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::strategy::SlotPlan;
-use crate::task::Metrics;
+use pbtnas_task::Metrics;
+use pbtnas_task::SlotPlan;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -7,12 +7,17 @@ use anyhow::Result;
 use pbtnas_genome::SearchSpace;
 use pbtnas_nn::{ShadowRule, ShrinkPerturb, Transfer};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 use super::{MemberRecord, PlanKind, SlotPlan, Strategy, WeightSource};
 
 /// Random search over the stratified initial population.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct RandomSearch {
+    /// `[shrink, perturb]` of every member's whole state at the start of every step but the
+    /// first; none by default.
+    #[serde(with = "super::opt_pair")]
     pub shrink_perturb_always: Option<ShrinkPerturb>,
 }
 

@@ -7,15 +7,33 @@ use pbtnas_genome::{ops, SearchSpace};
 use pbtnas_nn::{ShadowRule, ShrinkPerturb, Transfer};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 use super::selection::select;
 use super::{MemberRecord, PlanKind, SlotPlan, Strategy, WeightSource};
 
-/// The SEARL-like baseline.
-#[derive(Debug, Clone)]
+/// The SEARL-like baseline. Unset keys take the paper's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Searl {
+    /// The top fraction the tournament draws from.
     pub parent_frac: f64,
+    /// The fraction that survives unchanged.
     pub survive_frac: f64,
+    /// The original's best-ever quirk (off by default): a mutated child, untrained, rated
+    /// with its parent's fitness, can become the best-ever member (the orchestrator's `best`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub untrained_best_ever: bool,
+}
+
+impl Default for Searl {
+    fn default() -> Self {
+        Self {
+            parent_frac: 0.25,
+            survive_frac: 0.75,
+            untrained_best_ever: false,
+        }
+    }
 }
 
 impl Strategy for Searl {

@@ -6,18 +6,39 @@ use anyhow::Result;
 use pbtnas_genome::{ops, SearchSpace};
 use pbtnas_nn::{ShadowRule, ShrinkPerturb, Transfer};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 use super::selection::select;
 use super::{MemberRecord, PlanKind, SlotPlan, Strategy, WeightSource};
 
-/// PBT-NAS and its ablations (copy, reinit via `shrink_perturb`; no mixing via `mix_with_itself`).
-#[derive(Debug, Clone)]
+/// PBT-NAS and its ablations: `shrink_perturb: [1, 0]` (copy exactly), `[0, 1]` (reinitialize),
+/// `mix_with_itself: true` (no mixing). Unset keys take the paper's values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PbtNas {
+    /// Per gene, the chance of taking the donor's option (and shrink-perturbed weights).
     pub mix_prob: f64,
+    /// The top fraction that parents and donors come from.
     pub parent_frac: f64,
+    /// The fraction that survives unchanged; the rest is replaced by children.
     pub survive_frac: f64,
+    /// `[shrink, perturb]` of the donor's layers.
+    #[serde(with = "super::pair")]
     pub shrink_perturb: ShrinkPerturb,
+    /// The donor is the parent itself (the no-mixing ablation).
     pub mix_with_itself: bool,
+}
+
+impl Default for PbtNas {
+    fn default() -> Self {
+        Self {
+            mix_prob: 0.25,
+            parent_frac: 0.25,
+            survive_frac: 0.75,
+            shrink_perturb: ShrinkPerturb::PAPER,
+            mix_with_itself: false,
+        }
+    }
 }
 
 impl Strategy for PbtNas {

@@ -1,6 +1,6 @@
 //! The strategies draw what the original PBT-NAS code draws (github.com/AwesomeLemon/PBT-NAS).
 //!
-//! `fixtures/original_strategies.json` was made by `scripts/original_fixtures_strategies.py`
+//! `fixtures/original_strategies.json` was made by `scripts/fixtures/original-strategies.py`
 //! from the original's own `ea.py` (`create_children`) and `mutation.py`
 //! (`classic_parameter_mutation`), run on a local copy of the commit the fixture names. Its random
 //! draws come from numpy and cannot be aligned with ours, so each distribution (≥ 10^4 draws) is
@@ -12,8 +12,9 @@ use std::collections::BTreeMap;
 use candle_core::{Device, Tensor};
 use pbtnas_genome::SearchSpace;
 use pbtnas_nn::{searl_weight_mutation, ShrinkPerturb, WeightMap};
-use pbtnas_orchestrator::strategy::{from_config, PlanKind, SlotPlan, WeightSource};
-use pbtnas_orchestrator::{MemberRecord, StrategyConfig};
+use pbtnas_task::strategy::pbt_nas::PbtNas;
+use pbtnas_task::strategy::searl::Searl;
+use pbtnas_task::{MemberRecord, PlanKind, SlotPlan, StrategyConfig, WeightSource};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::Value;
@@ -114,7 +115,7 @@ fn setup(f: &Value) -> Setup {
 
 /// Our children of the fixture's population: `n` of them, over as many generations as needed.
 fn our_children(s: &Setup, cfg: &StrategyConfig, seed: u64) -> Vec<SlotPlan> {
-    let strategy = from_config(cfg);
+    let strategy = cfg.strategy();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut out = Vec::new();
     while out.len() < s.children {
@@ -128,13 +129,13 @@ fn our_children(s: &Setup, cfg: &StrategyConfig, seed: u64) -> Vec<SlotPlan> {
 }
 
 fn pbt_nas(f: &Value, mix_with_itself: bool) -> StrategyConfig {
-    StrategyConfig::PbtNas {
+    StrategyConfig::PbtNas(PbtNas {
         mix_prob: f["mix_prob"].as_f64().unwrap(),
         parent_frac: f["parent_frac"].as_f64().unwrap(),
         survive_frac: f["survive_frac"].as_f64().unwrap(),
         shrink_perturb: ShrinkPerturb::PAPER,
         mix_with_itself,
-    }
+    })
 }
 
 fn donor(p: &SlotPlan) -> usize {
@@ -198,11 +199,11 @@ fn searl_draws_the_originals_parents_actions_and_mutations() {
     let s = setup(&f);
     let g = s.alphabet.len();
     let width = *s.alphabet.iter().max().unwrap();
-    let cfg = StrategyConfig::Searl {
+    let cfg = StrategyConfig::Searl(Searl {
         parent_frac: f["parent_frac"].as_f64().unwrap(),
         survive_frac: f["survive_frac"].as_f64().unwrap(),
         untrained_best_ever: false,
-    };
+    });
     let (mut parent, mut action) = (vec![0; s.records.len()], vec![0; 3]);
     let (mut gene, mut new_option) = (vec![0; g], vec![0; g * width]);
     for p in our_children(&s, &cfg, 3) {

@@ -1,9 +1,11 @@
 use pbtnas_genome::SearchSpace;
 use pbtnas_nn::{ShadowRule, ShrinkPerturb};
-use pbtnas_orchestrator::config::ExploitSchedule;
-use pbtnas_orchestrator::strategy::selection::{count, select};
-use pbtnas_orchestrator::strategy::{from_config, PlanKind, WeightSource};
-use pbtnas_orchestrator::{MemberRecord, RunConfig, StrategyConfig};
+use pbtnas_task::strategy::pbt_nas::PbtNas;
+use pbtnas_task::strategy::random_search::RandomSearch;
+use pbtnas_task::strategy::replay::Replay;
+use pbtnas_task::strategy::searl::Searl;
+use pbtnas_task::strategy::selection::{count, select};
+use pbtnas_task::{MemberRecord, PlanKind, Strategy, StrategyConfig, WeightSource};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -42,13 +44,11 @@ fn records(space: &SearchSpace, n: usize, seed: u64) -> (Vec<MemberRecord>, Vec<
 }
 
 fn pbt(parent_frac: f64, survive_frac: f64) -> StrategyConfig {
-    StrategyConfig::PbtNas {
-        mix_prob: 0.25,
+    StrategyConfig::PbtNas(PbtNas {
         parent_frac,
         survive_frac,
-        shrink_perturb: ShrinkPerturb::PAPER,
-        mix_with_itself: false,
-    }
+        ..PbtNas::default()
+    })
 }
 
 #[test]
@@ -78,7 +78,8 @@ fn selection_arithmetic_matches_the_paper_configs() {
         assert_eq!(sel.replaced, bottom);
 
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let plans = from_config(&pbt(pf, sf))
+        let plans = pbt(pf, sf)
+            .strategy()
             .next_generation(&recs, &s, &mut rng)
             .unwrap();
         assert_eq!(plans.len(), n);
@@ -125,7 +126,8 @@ fn selection_arithmetic_matches_the_paper_configs() {
 fn parent_pairs_are_uniform_over_the_pool() {
     let s = space();
     let (recs, order) = records(&s, 12, 0);
-    let strat = from_config(&pbt(0.25, 0.75));
+    let strat = pbt(0.25, 0.75);
+    let strat = strat.strategy();
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let mut pairs = std::collections::BTreeMap::new();
     let mut genes_replaced = 0usize;
@@ -181,15 +183,8 @@ fn failed_members_rank_last_and_ties_go_by_slot() {
 fn plans_are_a_pure_function_of_records_and_seed() {
     let s = space();
     let (recs, _) = records(&s, 24, 3);
-    for cfg in [
-        pbt(0.25, 0.75),
-        StrategyConfig::Searl {
-            parent_frac: 0.25,
-            survive_frac: 0.75,
-            untrained_best_ever: false,
-        },
-    ] {
-        let strat = from_config(&cfg);
+    for cfg in [pbt(0.25, 0.75), StrategyConfig::Searl(Searl::default())] {
+        let strat = cfg.strategy();
         let a = strat
             .next_generation(&recs, &s, &mut ChaCha8Rng::seed_from_u64(9))
             .unwrap();
@@ -206,13 +201,10 @@ fn plans_are_a_pure_function_of_records_and_seed() {
 
 /// The "no mixing" ablation of Table 2.
 fn no_mixing() -> StrategyConfig {
-    StrategyConfig::PbtNas {
-        mix_prob: 0.25,
-        parent_frac: 0.25,
-        survive_frac: 0.75,
-        shrink_perturb: ShrinkPerturb::PAPER,
+    StrategyConfig::PbtNas(PbtNas {
         mix_with_itself: true,
-    }
+        ..PbtNas::default()
+    })
 }
 
 #[test]
@@ -220,7 +212,8 @@ fn no_mixing_ablation_mixes_a_parent_with_itself() {
     let s = space();
     let (recs, _) = records(&s, 12, 4);
     let cfg = no_mixing();
-    let plans = from_config(&cfg)
+    let plans = cfg
+        .strategy()
         .next_generation(&recs, &s, &mut ChaCha8Rng::seed_from_u64(2))
         .unwrap();
     let mut replaced = 0;
@@ -244,7 +237,7 @@ fn no_mixing_parent_is_uniform_over_the_pool() {
     let s = space();
     let (recs, order) = records(&s, 12, 4);
     let cfg = no_mixing();
-    let strat = from_config(&cfg);
+    let strat = cfg.strategy();
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let mut counts = std::collections::BTreeMap::new();
     let mut total = 0usize;
@@ -272,11 +265,7 @@ fn no_mixing_parent_is_uniform_over_the_pool() {
 fn searl_copies_the_fitter_and_mutates_one_of_three_ways() {
     let s = space();
     let (recs, order) = records(&s, 12, 6);
-    let strat = from_config(&StrategyConfig::Searl {
-        parent_frac: 0.25,
-        survive_frac: 0.75,
-        untrained_best_ever: false,
-    });
+    let strat = Searl::default();
     let mut rng = ChaCha8Rng::seed_from_u64(8);
     let mut kinds = std::collections::BTreeMap::new();
     let mut parents = std::collections::BTreeMap::new();
@@ -322,18 +311,16 @@ fn searl_copies_the_fitter_and_mutates_one_of_three_ways() {
 fn random_search_keeps_everyone_and_can_shrink_perturb_all() {
     let s = space();
     let (recs, _) = records(&s, 8, 1);
-    let plain = from_config(&StrategyConfig::RandomSearch {
-        shrink_perturb_always: None,
-    });
+    let plain = RandomSearch::default();
     let plans = plain
         .next_generation(&recs, &s, &mut ChaCha8Rng::seed_from_u64(0))
         .unwrap();
     assert!(plans
         .iter()
         .all(|p| p.kind == PlanKind::Survivor && p.parent == Some(p.slot)));
-    let sp = from_config(&StrategyConfig::RandomSearch {
+    let sp = RandomSearch {
         shrink_perturb_always: Some(ShrinkPerturb::PAPER),
-    });
+    };
     for p in sp
         .next_generation(&recs, &s, &mut ChaCha8Rng::seed_from_u64(0))
         .unwrap()
@@ -355,10 +342,9 @@ fn replay_follows_its_schedule_and_reinitialises_changed_genes() {
     let prefix = space.genome(vec![0; 12]).unwrap().to_string();
     let prefix = &prefix[..prefix.find(':').unwrap() + 1];
     let (a, b) = (a.replace("0:", prefix), b.replace("0:", prefix));
-    let replay = StrategyConfig::Replay {
+    let strategy = Replay {
         schedule: vec![a.clone(), a.clone(), b.clone()],
     };
-    let strategy = from_config(&replay);
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let rec = |generation: u32, genome: &str| MemberRecord {
         slot: 0,
@@ -393,67 +379,4 @@ fn replay_follows_its_schedule_and_reinitialises_changed_genes() {
     assert!(strategy
         .next_generation(&[rec(0, &a), rec(0, &a)], &space, &mut rng)
         .is_err());
-}
-
-#[test]
-fn rl_exploit_schedule_matches_fn_if_mix() {
-    let sched = ExploitSchedule {
-        every: 2,
-        always_from: Some(15),
-    };
-    for s in 1..30u32 {
-        let next_epoch = 10 * s;
-        let fn_if_mix = next_epoch >= 150 || next_epoch % 20 == 0;
-        assert_eq!(sched.exploit_before(s), fn_if_mix, "step {s}");
-    }
-    // 30 steps: exploit before steps 1..29 per the rule → 22 events, as docs/algorithm.md
-    // ("Exploit schedule") counts.
-    assert_eq!((1..30).filter(|&s| sched.exploit_before(s)).count(), 22);
-    assert!((1..30).all(|s| ExploitSchedule::default().exploit_before(s)));
-}
-
-#[test]
-fn configs_parse_with_paper_defaults_and_reject_bad_values() {
-    let base = "name: t\npopulation: 24\nsteps: 30\ntask: {kind: regression}\n";
-    let cfg = RunConfig::from_yaml(&format!("{base}strategy: {{kind: pbt-nas}}\n")).unwrap();
-    assert_eq!(cfg.seed, 31173);
-    assert_eq!(cfg.strategy, pbt(0.25, 0.75));
-    let cfg = RunConfig::from_yaml(&format!(
-        "{base}strategy: {{kind: pbt-nas, shrink_perturb: [1, 0]}}\n"
-    ))
-    .unwrap();
-    assert!(matches!(
-        cfg.strategy,
-        StrategyConfig::PbtNas {
-            shrink_perturb: ShrinkPerturb::COPY,
-            ..
-        }
-    ));
-    let cfg = RunConfig::from_yaml(&format!(
-        "{base}strategy: {{kind: random-search, shrink_perturb_always: [0.4, 0.1]}}\n"
-    ))
-    .unwrap();
-    assert_eq!(
-        cfg.strategy,
-        StrategyConfig::RandomSearch {
-            shrink_perturb_always: Some(ShrinkPerturb::PAPER)
-        }
-    );
-    let err = |y: &str| format!("{:#}", RunConfig::from_yaml(y).unwrap_err());
-    assert!(err(&format!("{base}strategy: {{kind: pbt}}\n")).contains("unknown variant `pbt`"));
-    assert!(err(&format!(
-        "{base}strategy: {{kind: pbt-nas, mix_prb: 0.2}}\n"
-    ))
-    .contains("unknown field `mix_prb`"));
-    assert!(err(&format!(
-        "{base}strategy: {{kind: pbt-nas, parent_frac: 1.5}}\n"
-    ))
-    .contains("parent_frac must be in [0, 1]"));
-    let small =
-        "name: t\npopulation: 6\nsteps: 3\ntask: {kind: regression}\nstrategy: {kind: pbt-nas}\n";
-    assert!(err(small).contains("gives 1 parents; mixing needs 2"));
-    assert!(
-        err("name: t\npopulation: 8\nsteps: 3\nstrategy: {kind: searl}\ntask: {width: 3}\n")
-            .contains("needs a 'kind'")
-    );
 }

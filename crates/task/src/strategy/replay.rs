@@ -6,11 +6,13 @@ use anyhow::{bail, Result};
 use pbtnas_genome::{Genome, SearchSpace};
 use pbtnas_nn::{ShadowRule, ShrinkPerturb, Transfer};
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 
 use super::{MemberRecord, PlanKind, SlotPlan, Strategy, WeightSource};
 
-/// A genome schedule for a population of one.
-#[derive(Debug, Clone)]
+/// A genome schedule for a population of one (`pbtnas replay` writes it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Replay {
     /// Genome strings, index = generation.
     pub schedule: Vec<String>,

@@ -1,6 +1,6 @@
 //! One GanHard member of the benchmark genome (`configs/gan/bench_genome.txt`) on the embedded
 //! sprites at a given geometry, shared by the criterion bench (`benches/gan_step.rs`) and the
-//! side-by-side timer (`examples/gan_step.rs`); `scripts/gan_torch.py` builds the same networks in
+//! side-by-side timer (`examples/gan_step.rs`); `scripts/bench/gan_torch.py` builds the same networks in
 //! PyTorch.
 
 use std::sync::OnceLock;

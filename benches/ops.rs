@@ -1,5 +1,5 @@
 //! criterion benches of the CPU kernels (pbtnas_nn::ops) on the workloads of `workloads.rs`.
-//! `cargo bench --bench ops`; side by side with PyTorch: `scripts/bench_compare.sh`.
+//! `cargo bench --bench ops`; side by side with PyTorch: `scripts/bench/ops-compare.sh`.
 
 // The candle baseline backend is timed by `examples/bench_ops --candle`, not here.
 #[allow(dead_code)]

@@ -1,5 +1,5 @@
 //! The single-op workloads shared by the criterion bench (`benches/ops.rs`) and the side-by-side
-//! timer (`examples/bench_ops.rs`); `scripts/bench_pytorch.py` defines the same ones in PyTorch.
+//! timer (`examples/bench_ops.rs`); `scripts/bench/ops-torch.py` defines the same ones in PyTorch.
 //! Shapes as docs/candle.md ("Benchmark shapes") lists them: GAN layers at batch 64, DrQ-v2
 //! encoder layers at 256.
 

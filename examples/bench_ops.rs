@@ -1,5 +1,5 @@
 //! Times the single-op workloads (median of several runs after one warm-up) and prints one JSON
-//! line per workload, for `scripts/bench_compare.sh`.
+//! line per workload, for `scripts/bench/ops-compare.sh`.
 //! `cargo run --release --example bench_ops -- [--reps N] [--candle] [--filter TEXT]`
 
 #[path = "../benches/workloads.rs"]

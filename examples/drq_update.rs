@@ -1,5 +1,5 @@
 //! Times DrQ-v2 updates (critic + encoder, actor, target) of the original networks on a random
-//! pixel batch and prints one JSON line, for side-by-side runs with `scripts/drq_torch.py`.
+//! pixel batch and prints one JSON line, for side-by-side runs with `scripts/bench/drq_torch.py`.
 //! `cargo run --release --example drq_update -- [--batch 256] [--size 84] [--hidden 1024]
 //! [--actions 6] [--iters 5] [--device auto]`; with `PBTNAS_PROFILE=1` the line also gives ms per
 //! update of each phase (`profile/…`, the device synchronised at each phase's end).

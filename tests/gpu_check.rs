@@ -1,4 +1,4 @@
-//! The device check (`scripts/gpu-check.sh run`) is one script run on a GPU machine whose time is
+//! The device check (`scripts/bench/gpu-check.sh run`) is one script run on a GPU machine whose time is
 //! scarce; here it runs its CPU mode (`CHECK_DEVICE=cpu`, toy sizes) over a bundle of the debug
 //! binaries, so that every stage's command line (timers, PyTorch scripts, the paper config with
 //! its overrides, status) is known to work before a GPU sees it. It runs the examples as they were
@@ -14,7 +14,7 @@ fn json_lines(text: &str, framework: &str) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// A Python with PyTorch, if this machine has one (`scripts/setup-torch.sh`).
+/// A Python with PyTorch, if this machine has one (`scripts/setup/torch.sh`).
 fn python_with_torch(repo: &Path) -> Option<PathBuf> {
     let py = repo.join(".venv/bin/python");
     let ok = Command::new(&py)
@@ -44,7 +44,7 @@ fn the_device_check_runs_every_stage_on_the_cpu() {
     let out = tempfile::tempdir().unwrap();
     let torch = python_with_torch(&repo);
     let run = Command::new("bash")
-        .arg(repo.join("scripts/gpu-check.sh"))
+        .arg(repo.join("scripts/bench/gpu-check.sh"))
         .arg("run")
         .env("CHECK_DEVICE", "cpu")
         .env("BUNDLE", bundle.path())

@@ -1,7 +1,7 @@
 //! `pbtnas metrics fid|kid|prdc A B` end to end: the input forms (folders, image arrays, dataset
 //! names, statistics files) and their errors, and, with the real Inception weights
 //! (`PBTNAS_INCEPTION_WEIGHTS`, as `.ci/run` sets), the values of the reference implementations
-//! on a pair of image sets (`scripts/fid_pair_reference.py`: fid-helper's Inception, clean-fid's
+//! on a pair of image sets (`scripts/fixtures/metrics-pair.py`: fid-helper's Inception, clean-fid's
 //! FID, torch-fidelity's KID and precision/recall, prdc's density and coverage).
 
 mod common;
@@ -14,7 +14,7 @@ use serde_json::Value;
 const N: usize = 40;
 const SIZE: usize = 32;
 
-/// The pixel (i, c, y, x) of set `a` or `b`, the formulas of `scripts/fid_pair_reference.py`.
+/// The pixel (i, c, y, x) of set `a` or `b`, the formulas of `scripts/fixtures/metrics-pair.py`.
 fn pixel(set: char, i: usize, c: usize, y: usize, x: usize) -> u8 {
     let family_a = |i: usize| i * 37 + c * 71 + y * 5 + x * 3 + (x * y) % 17;
     let v = match set {

@@ -1,6 +1,6 @@
 //! With the `cuda` feature, compiles the CUDA kernels of `src/ops/*.cu` to PTX for the driver to
 //! load (compute capability 7.5, the oldest CUDA 13 compiles for, so any newer GPU runs it):
-//! `nvcc` from `NVCC`, else from `PATH` (`scripts/setup-cuda-build.sh` provides both).
+//! `nvcc` from `NVCC`, else from `PATH` (`scripts/setup/cuda-build.sh` provides both).
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     if std::env::var_os("CARGO_FEATURE_CUDA").is_none() {
@@ -16,7 +16,7 @@ fn main() {
             .args(["-ptx", "-O3", "-arch=compute_75", &src, "-o"])
             .arg(out.join(format!("{name}.ptx")))
             .status()
-            .unwrap_or_else(|e| panic!("cannot run {nvcc} (scripts/setup-cuda-build.sh): {e}"));
+            .unwrap_or_else(|e| panic!("cannot run {nvcc} (scripts/setup/cuda-build.sh): {e}"));
         assert!(status.success(), "{nvcc} failed on {src}");
     }
 }

@@ -1,6 +1,6 @@
 //! The real DeepMind Control tasks through MuJoCo 3.17 (`mujoco-rs =7.0.0`, feature `mujoco`):
 //! dm_control 1.0.50's XMLs (quadruped edited as dm_control edits it, see
-//! `scripts/setup-mujoco.sh`), its initialisation, legacy step order and rewards. Frames come from
+//! `scripts/setup/mujoco.sh`), its initialisation, legacy step order and rewards. Frames come from
 //! the crate's ray caster, fed with MuJoCo's geom poses.
 
 use std::path::{Path, PathBuf};
@@ -102,7 +102,7 @@ impl MjTask {
         let path = suite_dir().join(file);
         let model = MjModel::from_xml(&path).map_err(|e| {
             EnvError::Backend(format!(
-                "cannot load {} ({e:?}); run scripts/setup-mujoco.sh or set PBTNAS_DMC_DIR",
+                "cannot load {} ({e:?}); run scripts/setup/mujoco.sh or set PBTNAS_DMC_DIR",
                 path.display()
             ))
         })?;

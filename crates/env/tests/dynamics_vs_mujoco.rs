@@ -1,5 +1,5 @@
 //! The embedded tasks replay trajectories recorded from dm_control 1.0.50 / MuJoCo 3.17.0
-//! (scripts/dmc_fixtures.py): same initial state and actions, state and reward compared after
+//! (scripts/fixtures/dmc-trajectories.py): same initial state and actions, state and reward compared after
 //! every one of 300 steps, including steps where the cart and the wrist press on their limits.
 
 mod common;

@@ -1,6 +1,6 @@
-//! The MuJoCo-backed tasks against dm_control 1.0.50 / MuJoCo 3.17.0 (scripts/dmc_golden.py):
+//! The MuJoCo-backed tasks against dm_control 1.0.50 / MuJoCo 3.17.0 (scripts/fixtures/dmc-golden.py):
 //! from dm_control's initial state, 100 random actions; positions, velocities and rewards must
-//! match. Needs `--features mujoco` (and scripts/setup-mujoco.sh).
+//! match. Needs `--features mujoco` (and scripts/setup/mujoco.sh).
 #![cfg(feature = "mujoco")]
 
 mod common;

@@ -1,5 +1,5 @@
 //! Golden tests against the original PBT-NAS code (github.com/AwesomeLemon/PBT-NAS, the commit
-//! named in the fixture): `scripts/original_fixtures.py ORIGINAL_REPO_DIR` builds the original's
+//! named in the fixture): `scripts/fixtures/original-gan.py ORIGINAL_REPO_DIR` builds the original's
 //! generator and discriminators at a small geometry for 408 GanHard genomes (300 drawn from seed
 //! 31173, 108 hand-picked to reach every branch of the D block, the ×4 bilinear projection and
 //! the lone skip of a cell) and 60 Gan genomes (10 with the STL projections), sets every tensor

@@ -1,7 +1,7 @@
 //! The GAN task: a member's step, evaluation and checkpoint.
 
 use pbtnas_gan::GanTask;
-use pbtnas_orchestrator::{StepContext, Task};
+use pbtnas_task::{StepContext, Task};
 
 #[test]
 fn a_member_trains_evaluates_and_round_trips() {

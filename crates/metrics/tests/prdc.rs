@@ -1,5 +1,5 @@
 //! Precision, recall, density and coverage against the reference implementations
-//! (`scripts/prdc_reference.py`: the `prdc` package and torch-fidelity's precision/recall) on
+//! (`scripts/fixtures/prdc.py`: the `prdc` package and torch-fidelity's precision/recall) on
 //! fixed feature sets: one from the real distribution, a mode-collapsed one, a shifted one.
 
 use pbtnas_metrics::{prdc, PrdcOptions};

@@ -1,4 +1,4 @@
-//! The CPU kernels against PyTorch (fixtures from scripts/torch_fixtures.py, computed in float64):
+//! The CPU kernels against PyTorch (fixtures from scripts/fixtures/torch-ops.py, computed in float64):
 //! forward values and every gradient, for a grid of strides, paddings, dilations, groups, odd
 //! sizes and batch 1. Also checked against candle's own ops where those are correct.
 

@@ -1,4 +1,4 @@
-//! `compare` on made-up runs with known numbers against scipy/numpy (scripts/report_reference.py).
+//! `compare` on made-up runs with known numbers against scipy/numpy (scripts/fixtures/report.py).
 
 use std::path::Path;
 

@@ -1,5 +1,5 @@
 //! The Wilcoxon test and the TensorBoard writer against their reference implementations
-//! (scipy.stats.wilcoxon and TensorBoard's own writer, via scripts/report_reference.py).
+//! (scipy.stats.wilcoxon and TensorBoard's own writer, via scripts/fixtures/report.py).
 
 use pbtnas_report::tfevents::{crc32c, records, EventFile, WRITER};
 use pbtnas_report::wilcoxon::{average_ranks, erfc, normal_sf, signed_rank, Alternative};

@@ -3,7 +3,7 @@
 //! (models/rl/drqv2_nets_normact.py, drqv2_ops_conv.py, drqv2_ops_linear.py,
 //! spectral_norm_optional.py; search_space/rl_normact_ss.py).
 //!
-//! fixtures/original_rl.json is written by scripts/original_fixtures_rl.py, which imports the
+//! fixtures/original_rl.json is written by scripts/fixtures/original-rl.py, which imports the
 //! original's RlNormActSearchSpace, EncoderNormActNAS, ActorNormActNAS and CriticNormActNAS from
 //! a local copy (none of the original's code is in this repository), maps every key of their
 //! state_dicts to our tensor name and sets every tensor, spectral norm's u and v included, to the
@@ -21,7 +21,7 @@
 //! original in f32 against f64 reaches 2.3e-5. A genome that differs fails with its
 //! description and every quantity that differs.
 //!
-//! Regenerate: .venv/bin/python scripts/original_fixtures_rl.py ORIGINAL_REPO_DIR [--commit HASH]
+//! Regenerate: .venv/bin/python scripts/fixtures/original-rl.py ORIGINAL_REPO_DIR [--commit HASH]
 
 use std::collections::BTreeSet;
 

@@ -70,7 +70,7 @@ pub fn task(name: &str) -> Result<Box<dyn Task>, EnvError> {
         #[cfg(feature = "mujoco")]
         return Ok(Box::new(crate::mujoco::MjTask::new(name)?));
         #[cfg(not(feature = "mujoco"))]
-        return Err(EnvError::Backend(format!("task '{name}' runs on MuJoCo: build with `--features mujoco` after scripts/setup-mujoco.sh")));
+        return Err(EnvError::Backend(format!("task '{name}' runs on MuJoCo: build with `--features mujoco` after scripts/setup/mujoco.sh")));
     }
     Ok(match name {
         "cartpole_swingup" => Box::new(Cartpole::new(true)),

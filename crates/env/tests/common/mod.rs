@@ -1,4 +1,4 @@
-//! Replaying recorded dm_control trajectories (fixtures written by scripts/dmc_*.py).
+//! Replaying recorded dm_control trajectories (fixtures written by scripts/fixtures/dmc-*.py).
 
 use pbtnas_env::tasks::Task;
 use serde_json::Value;

@@ -59,9 +59,12 @@ pub fn estimate<T: Task>(task: &T, cfg: &RunConfig, workers: usize) -> Result<Fo
     })
 }
 
-/// The task's probe of a member-step, its artifacts in a folder removed afterwards.
+/// The task's probe of a member-step, its artifacts in a folder of its own (runs started at once
+/// in one process do not share it) removed afterwards.
 fn probe<T: Task>(task: &T, member: &mut T::Member, seed: u64) -> Result<Option<f64>> {
-    let artifacts = std::env::temp_dir().join(format!("pbtnas-probe-{}", std::process::id()));
+    static PROBES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = PROBES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let artifacts = std::env::temp_dir().join(format!("pbtnas-probe-{}-{n}", std::process::id()));
     let ctx = StepContext {
         generation: 0,
         slot: 0,

@@ -5,65 +5,14 @@
 //! `cargo run --release --example orchestration -- [--store postgres://…] [--svg FILE]`
 //! (`scripts/bench/orchestration.sh` runs it on SQLite and PostgreSQL.)
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use candle_core::{Device, Tensor};
-use pbtnas_genome::{Genome, SearchSpace};
-use pbtnas_nn::MemberState;
+use candle_core::Device;
+use pbtnas_genome::SearchSpace;
 use pbtnas_orchestrator::progress::Output;
-use pbtnas_orchestrator::{Evaluation, Metrics, RunConfig, RunOptions, StepContext, Task};
-
-/// A member that only holds a small weight per searched position.
-struct SleepTask {
-    space: SearchSpace,
-    step: Duration,
-}
-
-impl Task for SleepTask {
-    type Member = MemberState;
-
-    fn space(&self) -> &SearchSpace {
-        &self.space
-    }
-
-    fn init(&self, _genome: &Genome, seed: u64) -> Result<MemberState> {
-        let mut state = MemberState::default();
-        for gene in &self.space.genes {
-            for p in &gene.positions {
-                let values: Vec<f32> = (0..4096)
-                    .map(|i| ((seed as usize + i) % 97) as f32)
-                    .collect();
-                state.weights.insert(
-                    format!("{p}.weight"),
-                    Tensor::from_vec(values, 4096, &Device::Cpu)?,
-                );
-            }
-        }
-        Ok(state)
-    }
-
-    fn load(&self, _genome: &Genome, state: MemberState) -> Result<MemberState> {
-        Ok(state)
-    }
-
-    fn save(&self, member: &MemberState) -> Result<MemberState> {
-        Ok(member.clone())
-    }
-
-    fn train_step(&self, _member: &mut MemberState, _ctx: &StepContext) -> Result<Metrics> {
-        std::thread::sleep(self.step);
-        Ok(Metrics::new())
-    }
-
-    fn evaluate(&self, _member: &mut MemberState, ctx: &StepContext) -> Result<Evaluation> {
-        Ok(Evaluation {
-            fitness: (ctx.seed % 10_007) as f64,
-            metrics: BTreeMap::new(),
-        })
-    }
-}
+use pbtnas_orchestrator::{RunConfig, RunOptions};
+use pbtnas_task::toy::ToyTask;
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -76,7 +25,11 @@ fn main() -> Result<()> {
     let space =
         SearchSpace::from_yaml(pbtnas_task_regression::DEFAULT_SPACE, "regression-mlp.yaml")?;
     let (population, generations, step) = (24usize, 4u32, Duration::from_millis(500));
-    let task = SleepTask { space, step };
+    let task = ToyTask {
+        space,
+        step,
+        width: 4096,
+    };
     println!(
         "store {}: population {population}, {generations} generations, member-step = sleep {:.1} s",
         store.as_deref().map_or(
@@ -96,7 +49,7 @@ fn main() -> Result<()> {
             .duration_since(std::time::UNIX_EPOCH)?
             .as_nanos();
         let cfg = RunConfig::from_yaml(&format!(
-            "name: overhead-{workers}-{nanos}\npopulation: {population}\nsteps: {generations}\nworkers: {workers}\nstrategy: {{kind: pbt-nas}}\ntask: {{kind: sleep}}\n"
+            "name: overhead-{workers}-{nanos}\npopulation: {population}\nsteps: {generations}\nworkers: {workers}\nstrategy: {{kind: pbt-nas}}\ntask: {{kind: toy}}\n"
         ))?;
         let opts = RunOptions {
             run_dir: dir.path().to_path_buf(),
@@ -106,6 +59,7 @@ fn main() -> Result<()> {
             lease_seconds: 60.0,
             store: store.clone(),
             allow_large: false,
+            yield_at_barrier: false,
         };
         let start = Instant::now();
         pbtnas_orchestrator::run(&task, &cfg, &opts)?;

@@ -31,7 +31,8 @@ pub fn run(
 
 /// `pbtnas worker EXP_DIR`: one more process on a started experiment. It takes the runs in the
 /// same order as `experiment run` and joins the first one not complete (the run's store leases
-/// its member-steps between the processes), so any number of them share the grid.
+/// its member-steps between the processes); where a run's generation waits on other processes'
+/// last steps, it goes on to the next run. Any number of them share the grid.
 pub fn worker(dir: &Path, launch: impl Fn(&RunConfig, &Path) -> Result<()>) -> Result<()> {
     let exp = Experiment::load_saved(dir)?;
     serve(&exp, dir, launch)
@@ -44,16 +45,33 @@ fn serve(
 ) -> Result<()> {
     let runs = exp.runs(dir);
     let mut failed = Vec::new();
-    for (k, r) in runs.iter().enumerate() {
-        let what = format!("[{}/{}] {} seed {}", k + 1, runs.len(), r.entry, r.seed);
-        match train(r, exp, &launch) {
-            Ok(true) => println!("== {what}: complete"),
-            Ok(false) => println!("== {what}: already complete"),
-            Err(e) => {
-                eprintln!("== {what}: failed: {e:#}");
-                failed.push(format!("{} seed {}", r.entry, r.seed));
+    // Passes over the runs not complete, in order. A run whose generation's last steps are other
+    // processes' is passed over (or yields when it gets there), so a worker helps the next run
+    // instead of idling at another's barrier, and comes back on the next pass.
+    let mut open: Vec<usize> = (0..runs.len()).collect();
+    while !open.is_empty() {
+        let mut waiting = Vec::new();
+        let mut trained = false;
+        for k in open {
+            let r = &runs[k];
+            let what = format!("[{}/{}] {} seed {}", k + 1, runs.len(), r.entry, r.seed);
+            match train(r, exp, &launch) {
+                Ok(Train::Complete) => println!("== {what}: complete"),
+                Ok(Train::AlreadyComplete) => println!("== {what}: already complete"),
+                Ok(Train::Waiting { launched }) => {
+                    trained |= launched;
+                    waiting.push(k);
+                }
+                Err(e) => {
+                    eprintln!("== {what}: failed: {e:#}");
+                    failed.push(format!("{} seed {}", r.entry, r.seed));
+                }
             }
         }
+        if !waiting.is_empty() && !trained {
+            std::thread::sleep(WAIT_POLL);
+        }
+        open = waiting;
     }
     let report = pbtnas_report::experiment::build(exp, dir)?;
     let md = pbtnas_report::experiment::write(&report, &dir.join("report"))?;
@@ -72,17 +90,43 @@ fn serve(
     Ok(())
 }
 
-/// Trains one run unless it is complete (then `false`), then its final evaluation if asked.
+/// How often a worker whose every open run waits on other processes looks again.
+const WAIT_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Where [`train`] left a run.
+enum Train {
+    Complete,
+    AlreadyComplete,
+    /// Its generation's last steps are other processes'; `launched`: this process trained some
+    /// of it first.
+    Waiting {
+        launched: bool,
+    },
+}
+
+/// Trains one run unless it is complete or waits on other processes, then its final evaluation
+/// if asked.
 fn train(
     r: &PlannedRun,
     exp: &Experiment,
     launch: &impl Fn(&RunConfig, &Path) -> Result<()>,
-) -> Result<bool> {
-    let complete = r.dir.exists() && status::load(&r.dir).is_ok_and(|(_, c)| c);
-    if !complete {
-        let cfg = RunConfig::from_file_with(&r.config, &r.overrides)?;
-        println!("== {} seed {} in {}", r.entry, r.seed, r.dir.display());
-        launch(&cfg, &r.dir)?;
+) -> Result<Train> {
+    let state = || -> Option<(bool, bool)> {
+        let (trials, complete) = status::load(&r.dir).ok()?;
+        Some((complete, status::waits_on_others(&trials)))
+    };
+    let before = if r.dir.exists() { state() } else { None };
+    match before {
+        Some((true, _)) => {}
+        Some((false, true)) => return Ok(Train::Waiting { launched: false }),
+        _ => {
+            let cfg = RunConfig::from_file_with(&r.config, &r.overrides)?;
+            println!("== {} seed {} in {}", r.entry, r.seed, r.dir.display());
+            launch(&cfg, &r.dir)?;
+            if !state().is_some_and(|(complete, _)| complete) {
+                return Ok(Train::Waiting { launched: true });
+            }
+        }
     }
     if let Some(eval) = &exp.final_eval {
         // The file `pbtnas eval` writes: eval.json for FID (and RL), eval_<metric>.json else.
@@ -104,7 +148,10 @@ fn train(
             }
         }
     }
-    Ok(!complete)
+    Ok(match before {
+        Some((true, _)) => Train::AlreadyComplete,
+        _ => Train::Complete,
+    })
 }
 
 /// A line per run (entry, seed, generation, best so far, state, ETA) and the total ETA.

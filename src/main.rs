@@ -5,16 +5,15 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use pbtnas_genome::SearchSpace;
 use pbtnas_orchestrator::progress::Output;
 use pbtnas_orchestrator::runner::{layout, GenerationHook};
 use pbtnas_orchestrator::{status, RunConfig, RunOptions, RunSummary};
-use pbtnas_task_regression::RegressionTask;
 
 mod eval_cmd;
 mod experiment_cmd;
 mod metrics_cmd;
 mod replay_cmd;
+mod tasks;
 
 /// The quick default: PBT-NAS over the GanHard space on the embedded shapes, 7-8 min on 2 cores.
 const QUICK_CONFIG: &str = include_str!("../configs/gan/quick.yaml");
@@ -99,8 +98,8 @@ enum Command {
         metric: String,
         /// GAN: the Inception Score as the paper reported it (`paper`: torchmetrics over 49,920
         /// further uint8 samples, std ddof 1) or on the FID samples (`same-samples`, std ddof 0).
-        #[arg(long = "is", default_value = "paper", value_parser = parse_is_protocol)]
-        is_protocol: pbtnas_gan::IsProtocol,
+        #[arg(long = "is", default_value = "paper", value_parser = ["paper", "same-samples"])]
+        is_protocol: String,
         /// GAN FID: reference statistics to compare with (e.g. published TTUR / clean-fid `.npz`)
         /// instead of the run's `ref_stats` or `<data dir>/stats/<dataset>-inception.npz`.
         #[arg(long)]
@@ -357,7 +356,7 @@ fn real_main() -> Result<()> {
                     (cfg, dir)
                 }
             };
-            launch(&cfg, &run_dir, &how).map(drop)
+            launch(&cfg, &run_dir, &how, false).map(drop)
         }
         Command::Worker {
             run_dir,
@@ -369,7 +368,7 @@ fn real_main() -> Result<()> {
                 return experiment_cmd::worker(&run_dir, |cfg, dir| {
                     let mut cfg = cfg.clone();
                     cfg.workers = workers.or(cfg.workers);
-                    launch(&cfg, dir, &how).map(drop)
+                    launch(&cfg, dir, &how, true).map(drop)
                 });
             }
             if let Some(name) = &run {
@@ -384,7 +383,7 @@ fn real_main() -> Result<()> {
                 .with_context(|| format!("{} is not a run directory", run_dir.display()))?;
             cfg.space = Some(run_dir.join(layout::SPACE));
             cfg.workers = workers;
-            launch(&cfg, &run_dir, &how).map(drop)
+            launch(&cfg, &run_dir, &how, false).map(drop)
         }
         Command::Replay {
             run_dir,
@@ -393,7 +392,8 @@ fn real_main() -> Result<()> {
             out,
             launch: how,
         } => replay_cmd::run(&run_dir, trial.as_deref(), final_only, out, |cfg, dir| {
-            launch(cfg, dir, &how)
+            launch(cfg, dir, &how, false)
+                .map(|s| s.expect("a run that does not yield at barriers completes"))
         }),
         Command::Env { command } => env_command(command),
         Command::Data { command, data_dir } => data_command(command, &data_root(data_dir)),
@@ -409,16 +409,16 @@ fn real_main() -> Result<()> {
             ref_stats_sha256,
         } => eval_cmd::run(
             &run_dir,
-            &eval_cmd::EvalOptions {
+            &pbtnas_task::EvalArgs {
                 samples,
                 episodes,
                 seed,
-                device,
                 metric,
                 is_protocol,
                 ref_stats,
                 ref_stats_sha256,
             },
+            &device,
         ),
         Command::Metrics { command, data_dir } => metrics_cmd::run(command, &data_root(data_dir)),
         Command::Status {
@@ -464,7 +464,9 @@ fn real_main() -> Result<()> {
                 file,
                 exp_dir,
                 launch: how,
-            } => experiment_cmd::run(&file, exp_dir, |cfg, dir| launch(cfg, dir, &how).map(drop)),
+            } => experiment_cmd::run(&file, exp_dir, |cfg, dir| {
+                launch(cfg, dir, &how, true).map(drop)
+            }),
             ExperimentCommand::Status { exp_dir } => experiment_cmd::print_status(&exp_dir),
             ExperimentCommand::Report {
                 exp_dir,
@@ -506,8 +508,14 @@ fn real_main() -> Result<()> {
 }
 
 /// Runs (or resumes) a search in `run_dir` with live TensorBoard files, and prints its summary
-/// (unless the progress is JSON lines, whose `done` event says it).
-fn launch(cfg: &RunConfig, run_dir: &Path, how: &LaunchArgs) -> Result<RunSummary> {
+/// (unless the progress is JSON lines, whose `done` event says it). `yield_at_barrier`: an
+/// experiment's process, which leaves a run whose generation waits on other processes (`None`).
+fn launch(
+    cfg: &RunConfig,
+    run_dir: &Path,
+    how: &LaunchArgs,
+    yield_at_barrier: bool,
+) -> Result<Option<RunSummary>> {
     let output = match (how.quiet, how.json) {
         (true, _) => Output::Quiet,
         (_, true) => Output::JsonLines,
@@ -521,9 +529,12 @@ fn launch(cfg: &RunConfig, run_dir: &Path, how: &LaunchArgs) -> Result<RunSummar
         device: pbtnas_nn::parse_device(&how.device)?,
         after_generation: Some(tensorboard_hook()),
         allow_large: how.allow_large,
+        yield_at_barrier,
     };
     share_cores(cfg, &opts);
-    let summary = run_task(cfg, &opts)?;
+    let Some(summary) = tasks::run(tasks::TASKS, cfg, &opts)? else {
+        return Ok(None);
+    };
     if output != Output::JsonLines {
         println!(
             "best fitness {:.6} (generation {}, slot {}), best after the first step {:.6}\ngenome {}\nrun directory: {}  (see `pbtnas status {}`)",
@@ -549,7 +560,7 @@ fn launch(cfg: &RunConfig, run_dir: &Path, how: &LaunchArgs) -> Result<RunSummar
             run_dir.display()
         );
     }
-    Ok(summary)
+    Ok(Some(summary))
 }
 
 /// Refreshes `RUN_DIR/tensorboard` after each generation, so a live TensorBoard follows the run.
@@ -571,44 +582,6 @@ fn share_cores(cfg: &RunConfig, opts: &RunOptions) {
     let per_member = (cores / workers).max(1);
     // Before any thread pool exists: candle and gemm read it when they start theirs.
     std::env::set_var("RAYON_NUM_THREADS", per_member.to_string());
-}
-
-/// Picks the task named by the config and runs the search over it.
-fn run_task(cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
-    let space = |default: fn() -> SearchSpace| -> Result<SearchSpace> {
-        Ok(match &cfg.space {
-            Some(path) => SearchSpace::from_file(path)?,
-            None => default(),
-        })
-    };
-    match cfg.task_kind()? {
-        "regression" => {
-            let task = RegressionTask::new(
-                &cfg.task,
-                space(RegressionTask::default_space)?,
-                &opts.device,
-            )?;
-            pbtnas_orchestrator::run(&task, cfg, opts)
-        }
-        "gan" => {
-            let task = pbtnas_gan::GanTask::new(
-                &cfg.task,
-                space(pbtnas_gan::GanTask::default_space)?,
-                &opts.device,
-            )?;
-            pbtnas_orchestrator::run(&task, cfg, opts)
-        }
-        "rl" => {
-            let task = pbtnas_rl::RlTask::new(
-                &cfg.task,
-                space(pbtnas_rl::RlTask::default_space)?,
-                &opts.device,
-            )?
-            .with_population(cfg.population);
-            pbtnas_orchestrator::run(&task, cfg, opts)
-        }
-        other => bail!("unknown task kind '{other}' (available: regression, gan, rl)"),
-    }
 }
 
 fn env_command(command: EnvCommand) -> Result<()> {
@@ -738,14 +711,4 @@ fn data_command(command: DataCommand, dir: &Path) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn parse_is_protocol(s: &str) -> Result<pbtnas_gan::IsProtocol, String> {
-    match s {
-        "paper" => Ok(pbtnas_gan::IsProtocol::Paper),
-        "same-samples" => Ok(pbtnas_gan::IsProtocol::SameSamples),
-        other => Err(format!(
-            "'{other}': the IS protocol is paper or same-samples"
-        )),
-    }
 }

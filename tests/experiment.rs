@@ -376,5 +376,72 @@ fn every_shipped_experiment_loads_with_its_configs() {
         }
         seen += 1;
     }
-    assert_eq!(seen, 15, "experiment files");
+    assert_eq!(seen, 16, "experiment files");
+}
+
+#[test]
+fn a_worker_trains_the_next_run_while_another_process_holds_the_last_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    experiment(tmp.path());
+    // "slow": one member whose first step would take hours; "fast": a small search.
+    let file = tmp.path().join("barrier.yaml");
+    std::fs::write(
+        &file,
+        "name: barrier\nseeds: [7]\nscore: final-best\nentries:\n  - {name: slow, config: a.yaml, set: [population=1, workers=1, 'strategy={kind: random-search}', task.iters_per_step=100000000]}\n  - {name: fast, config: a.yaml, set: [workers=1]}\n",
+    )
+    .unwrap();
+    let dir = tmp.path().join("exp");
+    let (slow, fast) = (dir.join("slow/seed7"), dir.join("fast/seed7"));
+    // Which processes ran the run's steps (`running` and `done` ones), read from its store.
+    let workers = |run: &Path, status: &str| -> Vec<String> {
+        let Ok(conn) = rusqlite::Connection::open_with_flags(
+            run.join("pbtnas.sqlite"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        ) else {
+            return Vec::new();
+        };
+        let Ok(mut q) = conn.prepare("SELECT worker FROM trials WHERE status = ?1") else {
+            return Vec::new();
+        };
+        q.query_map([status], |r| r.get::<_, String>(0))
+            .map(|rows| rows.filter_map(|w| w.ok()).collect())
+            .unwrap_or_default()
+    };
+    let pid = |worker: &str| worker.split(':').nth(1).unwrap().to_string();
+    let mut first = spawn_experiment(&file, &dir);
+    let start = Instant::now();
+    while workers(&slow, "running").is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "slow never started"
+        );
+        assert!(first.try_wait().unwrap().is_none());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut second = pbtnas(&["worker", dir.to_str().unwrap(), "-q"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The second process finds slow's only step held by the first, and trains fast meanwhile.
+    let fast_steps = 8 * 4;
+    while workers(&fast, "done").len() < fast_steps {
+        assert!(
+            start.elapsed() < Duration::from_secs(240),
+            "fast was not trained"
+        );
+        assert!(second.try_wait().unwrap().is_none());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let done = workers(&fast, "done");
+    assert!(
+        done.iter().all(|w| pid(w) == second.id().to_string()),
+        "{done:?}"
+    );
+    let held = workers(&slow, "running");
+    assert_eq!(held.len(), 1);
+    assert_eq!(pid(&held[0]), first.id().to_string());
+    for mut child in [first, second] {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
 }

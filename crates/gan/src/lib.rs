@@ -2,6 +2,7 @@
 //! the `Gan` and `GanHard` spaces, built from genomes with parameters named by position.
 
 pub mod fitness;
+pub mod kind;
 pub mod model;
 pub mod task;
 

@@ -7,6 +7,7 @@ pub mod config;
 pub mod experiment;
 pub mod footprint;
 pub mod progress;
+pub mod retention;
 pub mod runner;
 pub mod start_state;
 pub mod status;

@@ -65,6 +65,35 @@ pub fn count_bar(total: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// A [`pbtnas_task::StepReporter`] drawing a [`count_bar`] at its first report (a final
+/// evaluation's images or episodes).
+#[derive(Debug)]
+pub struct CountReporter {
+    what: String,
+    bar: std::sync::OnceLock<ProgressBar>,
+}
+
+impl CountReporter {
+    pub fn new(what: &str) -> Self {
+        Self {
+            what: what.to_string(),
+            bar: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl StepReporter for CountReporter {
+    fn set(&self, done: u64, total: u64) {
+        let bar = self.bar.get_or_init(|| count_bar(total, &self.what));
+        bar.set_position(done);
+        if done >= total {
+            bar.finish();
+        }
+    }
+
+    fn evaluating(&self) {}
+}
+
 /// Progress reporter shared by the workers.
 pub struct Progress {
     bars: Option<MultiProgress>,

@@ -5,7 +5,6 @@
 //! killed run resumes with nothing lost and no finished step trained again; a step that was in
 //! flight is redone from the same inputs and seed.
 
-use std::collections::HashSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -24,6 +23,7 @@ use crate::best::{best_member, best_trial, BestMember};
 use crate::checkpoints::{CheckpointError, Checkpoints};
 use crate::config::RunConfig;
 use crate::progress::{human_duration, Output, Progress};
+use crate::retention::{referenced, to_keep};
 use crate::store::{NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus};
 use pbtnas_task::{
     MemberRecord, PlanKind, SlotPlan, StepContext, StrategyConfig, Task, WeightSource,
@@ -84,6 +84,9 @@ pub struct RunOptions {
     pub store: Option<String>,
     /// Start a new run even when its estimated memory or disk is beyond the machine's.
     pub allow_large: bool,
+    /// An experiment's worker: when every unfinished step of the generation is another
+    /// process's, return (`run` gives `None`) instead of waiting, to train another run meanwhile.
+    pub yield_at_barrier: bool,
 }
 
 /// What a finished run reports.
@@ -95,8 +98,9 @@ pub struct RunSummary {
     pub best: Trial,
 }
 
-/// Runs (or resumes) a search to the end.
-pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<RunSummary> {
+/// Runs (or resumes) a search to the end; `None` when `opts.yield_at_barrier` let it stop before
+/// (the run is then at a generation's end that other processes are training).
+pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<Option<RunSummary>> {
     let dir = &opts.run_dir;
     // A new run's size, refused before anything is written when beyond the machine.
     let footprint = match dir.join(layout::CONFIG).exists() {
@@ -278,9 +282,10 @@ impl<T: Task> Runner<'_, T> {
         derive_seed(self.cfg.seed, path)
     }
 
-    /// Trains with this process's workers until the run is complete; other processes may work
-    /// on the same store at the same time.
-    fn run(&self) -> Result<RunSummary> {
+    /// Trains with this process's workers until the run is complete (or, yielding at a barrier,
+    /// until only other processes' steps are left); other processes may work on the same store
+    /// at the same time.
+    fn run(&self) -> Result<Option<RunSummary>> {
         if self.store.latest_generation()?.is_none() {
             self.insert_initial_population()?;
         }
@@ -309,16 +314,20 @@ impl<T: Task> Runner<'_, T> {
         if let Some(e) = errors.into_inner().expect("errors").into_iter().next() {
             return Err(e);
         }
+        if !self.store.is_complete()? {
+            return Ok(None);
+        }
         let last = self
             .store
             .latest_generation()?
             .expect("generation 0 exists");
-        self.summary(last)
+        self.summary(last).map(Some)
     }
 
     /// One worker's loop: lease a member-step of the newest generation and train it; when the
     /// generation is finished, plan the next one (or complete the run); when the others are
-    /// still training the last steps of a generation, wait.
+    /// still training the last steps of a generation, wait (or, yielding at a barrier, return
+    /// once none of them is this process's).
     fn work(&self, me: &str) -> Result<()> {
         let ttl = self.opts.lease_seconds;
         loop {
@@ -344,6 +353,13 @@ impl<T: Task> Runner<'_, T> {
                 .all(|t| matches!(t.status, TrialStatus::Done | TrialStatus::Failed))
             {
                 self.finish_generation(g, &trials)?;
+            } else if self.opts.yield_at_barrier
+                && !trials.iter().any(|t| {
+                    t.status == TrialStatus::Running
+                        && t.worker.as_deref().is_some_and(is_this_process)
+                })
+            {
+                return Ok(());
             } else {
                 // The others are training the generation's last steps.
                 std::thread::sleep(std::time::Duration::from_millis(WAIT_POLL_MS));
@@ -725,51 +741,13 @@ impl<T: Task> Runner<'_, T> {
         Ok(())
     }
 
-    /// Deletes checkpoints no longer referenced: keeps the last `keep_generations` completed
-    /// generations (at least the current population), the inputs of a planned generation, the
-    /// inputs of the population's steps (`keep_inputs`) and the best-ever member.
+    /// Deletes the checkpoints the retention policy no longer keeps ([`crate::retention`]).
     fn collect_garbage(&self, completed: u32) -> Result<()> {
-        let policy = &self.cfg.checkpoints;
-        if policy.keep_all {
-            return Ok(());
-        }
         let all = self.store.all_trials()?;
-        let newest = all.iter().map(|t| t.spec.generation).max().unwrap_or(0);
-        let mut keep: HashSet<String> = HashSet::new();
-        for t in &all {
-            // The newest completed generation is always kept: it is the population.
-            let recent = t.spec.generation + policy.keep_generations.max(1) > completed;
-            if recent {
-                keep.extend(t.ckpt.clone());
-            }
-            // While the run goes on: the inputs of the next generation, and (to recompute a bad
-            // checkpoint of the population) those of the population's own steps.
-            let inputs = newest > completed
-                && (t.spec.generation == newest
-                    || (policy.keep_inputs && t.spec.generation == completed));
-            if inputs {
-                keep.extend(t.spec.parent_ckpt.clone());
-                keep.extend(t.spec.donor_ckpt.clone());
-            }
+        let policy = &self.cfg.checkpoints;
+        if let Some(keep) = to_keep(policy, &all, completed, self.cfg.untrained_best_ever()) {
+            self.ckpts.retain(&keep, &referenced(&all))?;
         }
-        if policy.keep_best {
-            match best_member(&all, self.cfg.untrained_best_ever()) {
-                Some(BestMember::Trained(t)) => keep.extend(t.ckpt.clone()),
-                // The SEARL quirk's best is rebuilt from its step's inputs.
-                Some(BestMember::Untrained { child, .. }) => {
-                    keep.extend(child.spec.parent_ckpt.clone());
-                    keep.extend(child.spec.donor_ckpt.clone());
-                }
-                None => {}
-            }
-        }
-        let referenced: HashSet<String> = all
-            .iter()
-            .flat_map(|t| [&t.ckpt, &t.spec.parent_ckpt, &t.spec.donor_ckpt])
-            .flatten()
-            .cloned()
-            .collect();
-        self.ckpts.retain(&keep, &referenced)?;
         Ok(())
     }
 
@@ -852,8 +830,15 @@ fn worker_id(i: usize) -> String {
     format!("{}:{}:{i}", hostname(), std::process::id())
 }
 
+/// Whether a worker id names a worker thread of this process.
+fn is_this_process(worker: &str) -> bool {
+    worker
+        .rsplit_once(':')
+        .is_some_and(|(process, _)| process == format!("{}:{}", hostname(), std::process::id()))
+}
+
 /// Whether a worker id names a process of this host that no longer exists.
-fn is_dead_here(worker: &str) -> bool {
+pub(crate) fn is_dead_here(worker: &str) -> bool {
     let mut parts = worker.rsplitn(3, ':');
     let (_, pid, host) = (parts.next(), parts.next(), parts.next());
     host == Some(hostname().as_str())

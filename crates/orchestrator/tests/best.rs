@@ -1,57 +1,11 @@
 //! The best-ever member, with and without the original's SEARL quirk.
 
-use pbtnas_genome::Genome;
 use pbtnas_orchestrator::best::{best_member, best_trial, BestMember};
-use pbtnas_orchestrator::store::{NewTrial, Trial, TrialStatus};
-use pbtnas_orchestrator::{PlanKind, RunConfig, SlotPlan, StrategyConfig};
+use pbtnas_orchestrator::store::Trial;
+use pbtnas_orchestrator::{PlanKind, RunConfig, StrategyConfig};
 
-fn trial(
-    generation: u32,
-    slot: usize,
-    kind: PlanKind,
-    parent: usize,
-    fitness: Option<f64>,
-) -> Trial {
-    Trial {
-        spec: NewTrial {
-            generation,
-            slot,
-            plan: SlotPlan {
-                slot,
-                genome: Genome {
-                    space: "s".into(),
-                    genes: vec![0],
-                },
-                kind,
-                parent: Some(parent),
-                donor: None,
-                replaced: Vec::new(),
-                transfer: None,
-                weight_mutation: kind == PlanKind::WeightMutation,
-            },
-            origin: vec![slot],
-            parent_ckpt: Some(format!("g{generation}p{parent}")),
-            donor_ckpt: None,
-            train_seed: 0,
-        },
-        status: if fitness.is_some() {
-            TrialStatus::Done
-        } else {
-            TrialStatus::Pending
-        },
-        attempts: 1,
-        failures: 0,
-        fitness,
-        ckpt: fitness.map(|_| format!("g{generation}s{slot}")),
-        metrics: Default::default(),
-        error: None,
-        started_at: None,
-        finished_at: None,
-        worker: None,
-        lease_until: None,
-        phase: None,
-    }
-}
+mod common;
+use common::trial;
 
 /// Generation 0 (fitness by slot), then generation 1 planned with `kinds` (a child's parent is
 /// `parents[slot]`) and trained to `after` (None: not yet trained).

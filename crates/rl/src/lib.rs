@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod config;
 pub mod env;
+pub mod kind;
 pub mod nets;
 pub mod obs;
 pub mod replay;

@@ -3,6 +3,7 @@
 //! regression dataset. Fitness is minus the test MSE.
 
 pub mod data;
+pub mod kind;
 pub mod model;
 pub mod task;
 

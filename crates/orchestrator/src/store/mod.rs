@@ -14,6 +14,13 @@ use serde::{Deserialize, Serialize};
 use pbtnas_task::Metrics;
 use pbtnas_task::SlotPlan;
 
+/// Seconds since the Unix epoch, as the stores record times and leases.
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 

@@ -11,7 +11,7 @@ use pbtnas_nn::MemberState;
 use pbtnas_orchestrator::best::{best_member, BestMember};
 use pbtnas_orchestrator::checkpoints::Checkpoints;
 use pbtnas_orchestrator::progress::CountReporter;
-use pbtnas_orchestrator::runner::layout;
+use pbtnas_orchestrator::run_dir::RunDir;
 use pbtnas_orchestrator::start_state::start_state;
 use pbtnas_orchestrator::{status, RunConfig};
 use pbtnas_task::{EvalArgs, EvalMember, StepProgress};
@@ -19,14 +19,14 @@ use pbtnas_task::{EvalArgs, EvalMember, StepProgress};
 use crate::tasks;
 
 pub fn run(run_dir: &Path, args: &EvalArgs, device: &str) -> Result<()> {
-    let mut cfg = RunConfig::from_file(&run_dir.join(layout::CONFIG))
+    let mut cfg = RunConfig::from_file(&RunDir(run_dir).config())
         .with_context(|| format!("{} is not a run directory", run_dir.display()))?;
     let kind = tasks::kind_of(&cfg)?;
     let (trials, _) = status::load(run_dir)?;
     let best = best_member(&trials, cfg.untrained_best_ever())
         .context("the run has no evaluated member yet")?;
     let device = pbtnas_nn::parse_device(device)?;
-    cfg.space = Some(run_dir.join(layout::SPACE));
+    cfg.space = Some(RunDir(run_dir).space());
     let ckpts = Checkpoints::open(cfg.checkpoints.location.as_deref(), run_dir)?;
     let read = |sha: &str| -> Result<MemberState> {
         Ok(pbtnas_nn::checkpoint::decode(&ckpts.get(sha)?, &candle_core::Device::Cpu)?.0)
@@ -67,7 +67,7 @@ pub fn run(run_dir: &Path, args: &EvalArgs, device: &str) -> Result<()> {
         run_dir,
         progress: StepProgress::new(Arc::new(CountReporter::new("  evaluating"))),
     };
-    let space = SearchSpace::from_file(run_dir.join(layout::SPACE))?;
+    let space = SearchSpace::from_file(RunDir(run_dir).space())?;
     let eval = kind.final_eval(&cfg.task, space, &device, member, args)?;
     let mut result = eval.result;
     let header = serde_json::json!({

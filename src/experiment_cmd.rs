@@ -168,7 +168,7 @@ pub fn print_status(dir: &Path) -> Result<()> {
         let planned = cfg.steps as usize * cfg.population;
         let (gen, best, state, eta) =
             if r.dir
-                .join(pbtnas_orchestrator::runner::layout::STORE)
+                .join(pbtnas_orchestrator::run_dir::RunDir::STORE)
                 .exists()
             {
                 let (trials, complete) = status::load(&r.dir)?;

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use pbtnas_orchestrator::progress::Output;
-use pbtnas_orchestrator::runner::{layout, GenerationHook};
+use pbtnas_orchestrator::run_dir::RunDir;
+use pbtnas_orchestrator::runner::GenerationHook;
 use pbtnas_orchestrator::{status, RunConfig, RunOptions, RunSummary};
 
 mod eval_cmd;
@@ -340,8 +341,8 @@ fn real_main() -> Result<()> {
         } => {
             let (cfg, run_dir) = match (config, resume) {
                 (_, Some(dir)) => {
-                    let mut cfg = RunConfig::from_file_with(&dir.join(layout::CONFIG), &overrides)?;
-                    cfg.space = Some(dir.join(layout::SPACE));
+                    let mut cfg = RunConfig::from_file_with(&RunDir(&dir).config(), &overrides)?;
+                    cfg.space = Some(RunDir(&dir).space());
                     (cfg, dir)
                 }
                 (config, None) => {
@@ -372,16 +373,16 @@ fn real_main() -> Result<()> {
                 });
             }
             if let Some(name) = &run {
-                if !run_dir.join(layout::CONFIG).exists() {
+                if !RunDir(&run_dir).config().exists() {
                     let url = how.store_url()?.context(
                         "--run joins a run in a PostgreSQL store: give its URL (--store, --store-file or PBTNAS_STORE)",
                     )?;
                     pbtnas_orchestrator::store::join_run(&run_dir, &url, name)?;
                 }
             }
-            let mut cfg = RunConfig::from_file_with(&run_dir.join(layout::CONFIG), &[])
+            let mut cfg = RunConfig::from_file_with(&RunDir(&run_dir).config(), &[])
                 .with_context(|| format!("{} is not a run directory", run_dir.display()))?;
-            cfg.space = Some(run_dir.join(layout::SPACE));
+            cfg.space = Some(RunDir(&run_dir).space());
             cfg.workers = workers;
             launch(&cfg, &run_dir, &how, false).map(drop)
         }
@@ -550,7 +551,7 @@ fn launch(
         let (g, slot) = (summary.best.spec.generation + 1, summary.best.spec.slot);
         let grid = run_dir.join(format!(
             "{}/samples/gen{g:03}_slot{slot:02}.png",
-            layout::ARTIFACTS
+            RunDir::ARTIFACTS
         ));
         if grid.exists() {
             println!("best member's samples: {}", grid.display());

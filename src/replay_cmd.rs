@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{anyhow, bail, Context, Result};
 use pbtnas_orchestrator::best::best_trial;
 use pbtnas_orchestrator::config::ExploitSchedule;
-use pbtnas_orchestrator::runner::layout;
+use pbtnas_orchestrator::run_dir::RunDir;
 use pbtnas_orchestrator::strategy::replay::Replay;
 use pbtnas_orchestrator::{RunConfig, RunSummary, StrategyConfig};
 use pbtnas_report::history::{ancestry, fitness};
@@ -53,11 +53,11 @@ pub fn run(
             .map(|t| t.spec.plan.genome.to_string())
             .collect()
     };
-    let mut cfg = RunConfig::from_file_with(&run_dir.join(layout::CONFIG), &[])
+    let mut cfg = RunConfig::from_file_with(&RunDir(run_dir).config(), &[])
         .context("reading the run's config")?;
     let suffix = if final_only { "-final" } else { "" };
     cfg.name = format!("{}-replay-{id}{suffix}", cfg.name);
-    cfg.space = Some(run_dir.join(layout::SPACE));
+    cfg.space = Some(RunDir(run_dir).space());
     cfg.population = 1;
     cfg.steps = steps;
     cfg.workers = None;

@@ -14,6 +14,8 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use pbtnas_nn::checkpoint::sha256_hex;
 
+use crate::run_dir::RunDir;
+
 /// Why a checkpoint could not be read; the runner recomputes a step's output on either.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
@@ -47,7 +49,7 @@ impl Checkpoints {
     /// Cloud credentials and endpoints come from the environment (`AWS_*`, `GOOGLE_*`,
     /// `AZURE_*`, as the object_store crate reads them).
     pub fn open(location: Option<&str>, run_dir: &Path) -> Result<Self> {
-        let location = location.unwrap_or(crate::runner::layout::CHECKPOINTS);
+        let location = location.unwrap_or(RunDir::CHECKPOINTS);
         if !location.contains("://") || location.starts_with("file://") {
             let path = PathBuf::from(location.trim_start_matches("file://"));
             return Self::open_dir(run_dir.join(path));
@@ -78,7 +80,7 @@ impl Checkpoints {
 
     /// Opens the checkpoints of an existing run directory, where its saved config says.
     pub fn of_run(run_dir: &Path) -> Result<Self> {
-        let cfg = crate::config::RunConfig::from_file(&run_dir.join(crate::runner::layout::CONFIG))
+        let cfg = crate::config::RunConfig::from_file(&RunDir(run_dir).config())
             .with_context(|| format!("{} is not a run directory", run_dir.display()))?;
         Self::open(cfg.checkpoints.location.as_deref(), run_dir)
     }

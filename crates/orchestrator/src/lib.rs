@@ -8,6 +8,7 @@ pub mod experiment;
 pub mod footprint;
 pub mod progress;
 pub mod retention;
+pub mod run_dir;
 pub mod runner;
 pub mod start_state;
 pub mod status;

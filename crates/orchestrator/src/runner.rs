@@ -24,7 +24,8 @@ use crate::checkpoints::{CheckpointError, Checkpoints};
 use crate::config::RunConfig;
 use crate::progress::{human_duration, Output, Progress};
 use crate::retention::{referenced, to_keep};
-use crate::store::{NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus};
+use crate::run_dir::RunDir;
+use crate::store::{describe_plan, NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus};
 use pbtnas_task::{
     MemberRecord, PlanKind, SlotPlan, StepContext, StrategyConfig, Task, WeightSource,
 };
@@ -44,15 +45,6 @@ pub const REPAIR_EVENT: &str = "checkpoint_repaired";
 
 /// Repairs nested inside a repair (an input of a redone step itself bad) before giving up.
 const MAX_REPAIR_DEPTH: u32 = 3;
-
-/// File names inside a run directory.
-pub mod layout {
-    pub const STORE: &str = "pbtnas.sqlite";
-    pub const CHECKPOINTS: &str = "checkpoints";
-    pub const CONFIG: &str = "config.yaml";
-    pub const SPACE: &str = "space.yaml";
-    pub const ARTIFACTS: &str = "artifacts";
-}
 
 /// Called with the run directory after each finished generation (the binary refreshes the
 /// TensorBoard files there); an error is reported and the run goes on.
@@ -103,7 +95,7 @@ pub struct RunSummary {
 pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<Option<RunSummary>> {
     let dir = &opts.run_dir;
     // A new run's size, refused before anything is written when beyond the machine.
-    let footprint = match dir.join(layout::CONFIG).exists() {
+    let footprint = match RunDir(dir).config().exists() {
         true => None,
         false => {
             let workers = cfg.workers.unwrap_or(default_workers(cfg, &opts.device));
@@ -151,8 +143,8 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<Opti
     };
     match store.open_run(&info)? {
         None => {
-            std::fs::write(dir.join(layout::CONFIG), saved_cfg.to_yaml())?;
-            std::fs::write(dir.join(layout::SPACE), &info.space_yaml)?;
+            std::fs::write(RunDir(dir).config(), saved_cfg.to_yaml())?;
+            std::fs::write(RunDir(dir).space(), &info.space_yaml)?;
             progress.event("start", json!({"run": cfg.name, "dir": dir, "population": cfg.population,
                 "steps": cfg.steps, "space": space.name, "resumed": false}), &format!(
                 "new run {} in {}: {} members x {} steps, space '{}' ({} genes, 10^{:.1} architectures)",
@@ -204,7 +196,7 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<Opti
     );
     let runner = Runner {
         task,
-        artifacts: dir.join(layout::ARTIFACTS),
+        artifacts: RunDir(dir).artifacts(),
         cfg,
         store,
         ckpts: &ckpts,
@@ -783,35 +775,6 @@ impl<T: Task> Runner<'_, T> {
             initial_best,
             best,
         })
-    }
-}
-
-/// A one-word-ish description of how a slot's member was made: `5<-2x4[1,3]`, `7<-1 wmut`.
-pub fn describe_plan(t: &NewTrial) -> String {
-    let p = &t.plan;
-    let parent = p.parent.map_or("-".to_string(), |s| s.to_string());
-    match p.kind {
-        PlanKind::Child => {
-            let donor = match p.donor {
-                Some(WeightSource::Slot(d)) => d.to_string(),
-                _ => "?".into(),
-            };
-            let genes: Vec<String> = p.replaced.iter().map(|g| g.to_string()).collect();
-            format!("{}<-{parent}x{donor}[{}]", p.slot, genes.join(","))
-        }
-        PlanKind::Copy => format!("{}<-{parent} copy", p.slot),
-        PlanKind::WeightMutation => format!("{}<-{parent} wmut", p.slot),
-        PlanKind::ArchMutation => format!(
-            "{}<-{parent} amut[{}]",
-            p.slot,
-            p.replaced.first().map_or(0, |g| *g)
-        ),
-        PlanKind::Perturbed => format!("{} sp", p.slot),
-        PlanKind::Changed => {
-            let genes: Vec<String> = p.replaced.iter().map(|g| g.to_string()).collect();
-            format!("{}<-{parent} change[{}]", p.slot, genes.join(","))
-        }
-        PlanKind::Init | PlanKind::Survivor => format!("{}", p.slot),
     }
 }
 

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use crate::best::best_trial;
 use crate::progress::human_duration;
-use crate::runner::{describe_plan, layout};
-use crate::store::{Trial, TrialStatus};
+use crate::run_dir::RunDir;
+use crate::store::{describe_plan, Trial, TrialStatus};
 
 /// A run's trials, read from its directory.
 pub fn load(run_dir: &Path) -> Result<(Vec<Trial>, bool)> {
@@ -64,7 +64,7 @@ pub fn serde_name<T: serde::Serialize>(value: &T) -> String {
 
 /// The run's planned number of steps, from its saved config.
 pub fn planned_steps(run_dir: &Path) -> Option<u32> {
-    let text = std::fs::read_to_string(run_dir.join(layout::CONFIG)).ok()?;
+    let text = std::fs::read_to_string(RunDir(run_dir).config()).ok()?;
     let cfg: serde_norway::Value = serde_norway::from_str(&text).ok()?;
     cfg.get("steps")?.as_u64().map(|s| s as u32)
 }

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
-use pbtnas_orchestrator::runner::describe_plan;
 use pbtnas_orchestrator::status::serde_name;
+use pbtnas_orchestrator::store::describe_plan;
 use serde_json::json;
 
 use crate::history::donor_slot;

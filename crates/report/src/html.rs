@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use pbtnas_orchestrator::best::best_trial;
-use pbtnas_orchestrator::runner::{describe_plan, layout};
+use pbtnas_orchestrator::run_dir::RunDir;
+use pbtnas_orchestrator::store::describe_plan;
 use pbtnas_orchestrator::store::Trial;
 
 use crate::history::{ancestry, fitness, fitness_series};
@@ -148,7 +149,7 @@ fn media(run: &RunData, out: &Path) -> Vec<(String, String)> {
         canonical(&run.dir).display().to_string()
     };
     let mut out = Vec::new();
-    let art = run.dir.join(layout::ARTIFACTS);
+    let art = RunDir(&run.dir).artifacts();
     for g in 0..run.generations() {
         let best = run
             .trials
@@ -161,7 +162,7 @@ fn media(run: &RunData, out: &Path) -> Vec<(String, String)> {
         for (sub, ext) in [("samples", "png"), ("videos", "gif")] {
             if art.join(sub).join(format!("{stem}.{ext}")).exists() {
                 out.push((
-                    format!("{base}/{}/{sub}/{stem}.{ext}", layout::ARTIFACTS),
+                    format!("{base}/{}/{sub}/{stem}.{ext}", RunDir::ARTIFACTS),
                     format!(
                         "generation {} best (slot {}, fitness {f:.4})",
                         g + 1,

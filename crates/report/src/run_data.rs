@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use pbtnas_genome::SearchSpace;
-use pbtnas_orchestrator::runner::layout;
+use pbtnas_orchestrator::run_dir::RunDir;
 use pbtnas_orchestrator::status;
 use pbtnas_orchestrator::store::Trial;
 
@@ -23,9 +23,9 @@ impl RunData {
     /// Reads a run directory (a running run too: it sees the trials committed so far).
     pub fn load(dir: &Path) -> Result<Self> {
         let (trials, complete) = status::load(dir)?;
-        let space = SearchSpace::from_file(dir.join(layout::SPACE))
+        let space = SearchSpace::from_file(RunDir(dir).space())
             .with_context(|| format!("reading the search space of {}", dir.display()))?;
-        let config_yaml = std::fs::read_to_string(dir.join(layout::CONFIG)).unwrap_or_default();
+        let config_yaml = std::fs::read_to_string(RunDir(dir).config()).unwrap_or_default();
         Ok(Self {
             dir: dir.to_path_buf(),
             trials,

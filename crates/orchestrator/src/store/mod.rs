@@ -11,8 +11,8 @@ pub mod sqlite;
 use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 
-use pbtnas_task::Metrics;
-use pbtnas_task::SlotPlan;
+use crate::run_dir::RunDir;
+use pbtnas_task::{Metrics, PlanKind, SlotPlan, WeightSource};
 
 /// Seconds since the Unix epoch, as the stores record times and leases.
 pub fn unix_now() -> f64 {
@@ -177,9 +177,7 @@ pub const STORE_ENV: &str = "PBTNAS_STORE";
 pub fn open(run_dir: &std::path::Path, url: Option<&str>, run: &str) -> Result<Box<dyn Store>> {
     match url {
         None if run_dir.join(STORE_FILE).exists() => open_existing(run_dir),
-        None => Ok(Box::new(SqliteStore::open(
-            &run_dir.join(crate::runner::layout::STORE),
-        )?)),
+        None => Ok(Box::new(SqliteStore::open(&RunDir(run_dir).store())?)),
         Some(url) => {
             let store = PostgresStore::connect(url, run)?;
             let marker =
@@ -199,7 +197,7 @@ pub fn open_existing(run_dir: &std::path::Path) -> Result<Box<dyn Store>> {
     let marker = run_dir.join(STORE_FILE);
     if !marker.exists() {
         return Ok(Box::new(SqliteStore::open_existing(
-            &run_dir.join(crate::runner::layout::STORE),
+            &RunDir(run_dir).store(),
         )?));
     }
     let m: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&marker)?)?;
@@ -224,7 +222,6 @@ pub fn open_existing(run_dir: &std::path::Path) -> Result<Box<dyn Store>> {
 /// directory. Its checkpoints must then be somewhere every machine reaches: an object store URL
 /// or an absolute (shared) path; a folder inside the run directory is refused.
 pub fn join_run(run_dir: &std::path::Path, url: &str, run: &str) -> Result<()> {
-    use crate::runner::layout;
     let store = PostgresStore::connect(url, run)?;
     let Some(info) = store.run_info()? else {
         bail!(
@@ -237,7 +234,7 @@ pub fn join_run(run_dir: &std::path::Path, url: &str, run: &str) -> Result<()> {
         .checkpoints
         .location
         .as_deref()
-        .unwrap_or(layout::CHECKPOINTS);
+        .unwrap_or(RunDir::CHECKPOINTS);
     if !location.contains("://") && std::path::Path::new(location).is_relative() {
         bail!(
             "run '{run}' keeps its checkpoints in its own directory ({location}), which this \
@@ -246,8 +243,8 @@ pub fn join_run(run_dir: &std::path::Path, url: &str, run: &str) -> Result<()> {
         );
     }
     std::fs::create_dir_all(run_dir)?;
-    std::fs::write(run_dir.join(layout::CONFIG), cfg.to_yaml())?;
-    std::fs::write(run_dir.join(layout::SPACE), &info.space_yaml)?;
+    std::fs::write(RunDir(run_dir).config(), cfg.to_yaml())?;
+    std::fs::write(RunDir(run_dir).space(), &info.space_yaml)?;
     open(run_dir, Some(url), run).map(drop)
 }
 
@@ -258,5 +255,34 @@ pub(crate) fn after_error(failures: u32, max_failures: u32) -> TrialStatus {
         TrialStatus::Failed
     } else {
         TrialStatus::Pending
+    }
+}
+
+/// A one-word-ish description of how a slot's member was made: `5<-2x4[1,3]`, `7<-1 wmut`.
+pub fn describe_plan(t: &NewTrial) -> String {
+    let p = &t.plan;
+    let parent = p.parent.map_or("-".to_string(), |s| s.to_string());
+    match p.kind {
+        PlanKind::Child => {
+            let donor = match p.donor {
+                Some(WeightSource::Slot(d)) => d.to_string(),
+                _ => "?".into(),
+            };
+            let genes: Vec<String> = p.replaced.iter().map(|g| g.to_string()).collect();
+            format!("{}<-{parent}x{donor}[{}]", p.slot, genes.join(","))
+        }
+        PlanKind::Copy => format!("{}<-{parent} copy", p.slot),
+        PlanKind::WeightMutation => format!("{}<-{parent} wmut", p.slot),
+        PlanKind::ArchMutation => format!(
+            "{}<-{parent} amut[{}]",
+            p.slot,
+            p.replaced.first().map_or(0, |g| *g)
+        ),
+        PlanKind::Perturbed => format!("{} sp", p.slot),
+        PlanKind::Changed => {
+            let genes: Vec<String> = p.replaced.iter().map(|g| g.to_string()).collect();
+            format!("{}<-{parent} change[{}]", p.slot, genes.join(","))
+        }
+        PlanKind::Init | PlanKind::Survivor => format!("{}", p.slot),
     }
 }

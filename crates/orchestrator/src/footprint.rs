@@ -13,7 +13,7 @@ use crate::config::RunConfig;
 use pbtnas_task::{StepContext, Task};
 
 /// The estimate for a run.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Footprint {
     /// One member's checkpoint as written, plus what its data grows to (a full replay buffer).
     pub member_bytes: u64,

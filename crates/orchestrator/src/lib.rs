@@ -4,6 +4,7 @@
 pub mod best;
 pub mod checkpoints;
 pub mod config;
+pub mod events;
 pub mod experiment;
 pub mod footprint;
 pub mod progress;

@@ -12,6 +12,8 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pbtnas_task::{StepProgress, StepReporter};
 
+use crate::events::Event;
+
 /// What the terminal gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Output {
@@ -140,16 +142,19 @@ impl Progress {
 
     /// Reports one event: `text` for people, `fields` (an object; `event`, `time` and
     /// `elapsed_s` are added) for tools.
-    pub fn event(&self, kind: &str, fields: serde_json::Value, text: &str) {
-        let mut obj = serde_json::json!({
-            "event": kind,
-            "time": SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()),
-            "elapsed_s": self.start.elapsed().as_secs_f64(),
-        });
-        if let (Some(o), serde_json::Value::Object(f)) = (obj.as_object_mut(), fields) {
-            o.extend(f);
+    pub fn emit(&self, event: &Event) {
+        let mut obj = event.to_json();
+        if let Some(o) = obj.as_object_mut() {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH);
+            o.insert("time".into(), now.map_or(0.0, |d| d.as_secs_f64()).into());
+            o.insert(
+                "elapsed_s".into(),
+                self.start.elapsed().as_secs_f64().into(),
+            );
         }
         let json = obj.to_string();
+        let text = event.text();
+        let text = text.as_str();
         match self.output {
             Output::Text => match &self.bars {
                 Some(bars) => drop(bars.println(text)),

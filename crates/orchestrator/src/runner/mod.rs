@@ -15,11 +15,11 @@ use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use pbtnas_nn::derive_seed;
-use serde_json::json;
 
 use crate::best::{best_member, best_trial, BestMember};
 use crate::checkpoints::Checkpoints;
 use crate::config::RunConfig;
+use crate::events::Event;
 use crate::progress::{Output, Progress};
 use crate::retention::{referenced, to_keep};
 use crate::run_dir::RunDir;
@@ -148,55 +148,47 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<Opti
         None => {
             std::fs::write(RunDir(dir).config(), saved_cfg.to_yaml())?;
             std::fs::write(RunDir(dir).space(), &info.space_yaml)?;
-            progress.event("start", json!({"run": cfg.name, "dir": dir, "population": cfg.population,
-                "steps": cfg.steps, "space": space.name, "resumed": false}), &format!(
-                "new run {} in {}: {} members x {} steps, space '{}' ({} genes, 10^{:.1} architectures)",
-                cfg.name,
-                dir.display(),
-                cfg.population,
-                cfg.steps,
-                space.name,
-                space.len(),
-                space.log10_size()
-            ));
-            if let Some(fp) = &footprint {
-                progress.event(
-                    "footprint",
-                    json!({"member_bytes": fp.member_bytes, "memory_bytes": fp.memory_bytes,
-                        "disk_bytes": fp.disk_bytes, "checkpoints": fp.checkpoints,
-                        "member_steps": fp.member_steps, "step_seconds": fp.step_seconds,
-                        "workers": fp.workers}),
-                    &fp.describe(),
-                );
+            progress.emit(&Event::Start {
+                run: cfg.name.clone(),
+                dir: dir.clone(),
+                population: cfg.population,
+                steps: cfg.steps,
+                space: space.name.clone(),
+                resumed: false,
+                requeued: None,
+                genes: space.len(),
+                log10_size: space.log10_size(),
+                at_generation: 0,
+            });
+            if let Some(fp) = footprint {
+                progress.emit(&Event::Footprint(fp));
             }
         }
         Some(stored) => {
             check_same_run(&stored, &info, dir)?;
             let requeued = release_dead_local_workers(store)?;
-            progress.event(
-                "start",
-                json!({"run": cfg.name, "dir": dir, "population": cfg.population,
-                "steps": cfg.steps, "space": space.name, "resumed": true, "requeued": requeued}),
-                &format!(
-                "resuming run {} in {} at generation {} ({requeued} interrupted step(s) to redo)",
-                cfg.name,
-                dir.display(),
-                store.latest_generation()?.map_or(0, |g| g)
-            ),
-            );
+            progress.emit(&Event::Start {
+                run: cfg.name.clone(),
+                dir: dir.clone(),
+                population: cfg.population,
+                steps: cfg.steps,
+                space: space.name.clone(),
+                resumed: true,
+                requeued: Some(requeued),
+                genes: space.len(),
+                log10_size: space.log10_size(),
+                at_generation: store.latest_generation()?.unwrap_or(0),
+            });
         }
     }
     let default_workers = default_workers(cfg, &opts.device);
     let workers = cfg.workers.unwrap_or(default_workers);
     let device = pbtnas_nn::device_name(&opts.device);
-    progress.event(
-        "device",
-        json!({"device": device, "workers": workers, "checkpoints": ckpts.location()}),
-        &format!(
-            "device {device}, {workers} member(s) trained at once; checkpoints in {}",
-            ckpts.location()
-        ),
-    );
+    progress.emit(&Event::Device {
+        device,
+        workers,
+        checkpoints: ckpts.location().to_string(),
+    });
     let runner = Runner {
         task,
         artifacts: RunDir(dir).artifacts(),
@@ -291,22 +283,20 @@ impl<T: Task> Runner<'_, T> {
         let best = best_trial(&all)
             .cloned()
             .context("no member finished a step")?;
-        self.progress.event("done", json!({"best_fitness": best.fitness, "generation": best.spec.generation + 1,
-            "slot": best.spec.slot, "genome": best.spec.plan.genome.to_string(), "initial_best": initial_best}), &format!(
-            "done: best fitness {:.5} (gen {} slot {}, genome {}); best after the first step {:.5}",
-            best.fitness.unwrap_or(f64::NAN),
-            best.spec.generation + 1,
-            best.spec.slot,
-            best.spec.plan.genome,
-            initial_best
-        ));
+        self.progress.emit(&Event::Done {
+            best_fitness: best.fitness,
+            generation: best.spec.generation + 1,
+            slot: best.spec.slot,
+            genome: best.spec.plan.genome.to_string(),
+            initial_best,
+        });
         if let Some(BestMember::Untrained { child, .. }) =
             best_member(&all, self.cfg.untrained_best_ever())
         {
-            let (g, slot) = (child.spec.generation + 1, child.spec.slot);
-            self.progress.event("untrained_best_ever", json!({"generation": g, "slot": slot}), &format!(
-                "untrained_best_ever: the best-ever model is the start state of gen {g} slot {slot} (an untrained SEARL child), as in the original; `pbtnas eval` evaluates it"
-            ));
+            self.progress.emit(&Event::UntrainedBestEver {
+                generation: child.spec.generation + 1,
+                slot: child.spec.slot,
+            });
         }
         Ok(RunSummary {
             generations: last + 1,

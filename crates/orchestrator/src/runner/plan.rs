@@ -5,8 +5,8 @@ use anyhow::{bail, Result};
 use pbtnas_genome::ops;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde_json::json;
 
+use crate::events::Event;
 use crate::store::{describe_plan, NewTrial, Trial, TrialStatus};
 use pbtnas_task::{MemberRecord, PlanKind, SlotPlan, StrategyConfig, Task, WeightSource};
 
@@ -125,11 +125,10 @@ impl<T: Task> Runner<'_, T> {
             .map(describe_plan)
             .collect();
         if !changes.is_empty() {
-            self.progress.event(
-                "plan",
-                json!({"generation": next + 1, "changes": changes}),
-                &format!("  next generation: {}", changes.join(", ")),
-            );
+            self.progress.emit(&Event::Plan {
+                generation: next + 1,
+                changes,
+            });
         }
         let event =
             serde_json::json!({"kind": if exploit { "exploit" } else { "continue" }, "after": g});

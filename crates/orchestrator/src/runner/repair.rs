@@ -4,9 +4,9 @@
 use anyhow::{Context, Result};
 use candle_core::Device;
 use pbtnas_nn::checkpoint::decode;
-use serde_json::json;
 
 use crate::checkpoints::CheckpointError;
+use crate::events::{Event, Repair};
 use pbtnas_task::Task;
 
 use super::Runner;
@@ -40,11 +40,9 @@ impl<T: Task> Runner<'_, T> {
         }
         let (g, slot) = (producer.spec.generation, producer.spec.slot);
         let what = format!("gen {} slot {slot}", g + 1);
-        self.progress.event(
-            "warning",
-            json!({"message": format!("{problem}: redoing {what} from its inputs")}),
-            &format!("warning: {problem}: redoing {what} from its inputs"),
-        );
+        self.progress.emit(&Event::Warning {
+            message: format!("{problem}: redoing {what} from its inputs"),
+        });
         let (_, bytes, _) = self
             .produce(&producer.spec, None, depth + 1)
             .with_context(|| format!("{problem}; redoing {what} failed"))?;
@@ -54,21 +52,17 @@ impl<T: Task> Runner<'_, T> {
             self.ckpts.remove(sha)?;
         }
         self.ckpts.put(&bytes)?;
-        let payload = json!({"checkpoint": sha, "problem": problem, "generation": g,
-            "slot": slot, "identical": identical, "redone": redone});
-        self.store.add_event(g, REPAIR_EVENT, &payload)?;
-        self.progress.event(
-            REPAIR_EVENT,
-            payload,
-            &format!(
-                "  redid {what}: checkpoint {}",
-                if identical {
-                    "restored (identical bytes)"
-                } else {
-                    "NOT identical (the step is not deterministic here); using the redone state"
-                }
-            ),
-        );
+        let repair = Repair {
+            checkpoint: sha.to_string(),
+            problem: problem.to_string(),
+            generation: g,
+            slot,
+            identical,
+            redone,
+        };
+        self.store
+            .add_event(g, REPAIR_EVENT, &serde_json::to_value(&repair)?)?;
+        self.progress.emit(&Event::CheckpointRepaired(repair));
         Ok(decode(&bytes, &Device::Cpu)?.0)
     }
 }

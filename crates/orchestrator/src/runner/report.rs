@@ -1,10 +1,9 @@
 //! What the runner says as it goes: each finished member-step, and each finished generation.
 
 use anyhow::Result;
-use serde_json::json;
 
 use crate::best::best_trial;
-use crate::progress::human_duration;
+use crate::events::Event;
 use crate::store::{Trial, TrialStatus};
 use pbtnas_task::Task;
 
@@ -19,23 +18,16 @@ impl<T: Task> Runner<'_, T> {
             .count();
         let later = (self.cfg.steps - g - 1) as usize * self.cfg.population;
         let eta = self.progress.step_done(left + later);
-        let trial = trials.into_iter().nth(slot);
-        let what = match (status, trial.as_ref().and_then(|t| t.fitness)) {
-            (TrialStatus::Done, Some(f)) => format!("fitness {f:.5}"),
-            _ => "FAILED (ranked last)".to_string(),
-        };
-        let fitness = trial.as_ref().and_then(|t| t.fitness);
-        self.progress.event(
-            "step",
-            json!({"generation": g + 1, "slot": slot, "status": status, "fitness": fitness,
-                "left_in_generation": left, "eta_s": eta}),
-            &format!(
-                "  [gen {}/{}] slot {slot:>2} {what}  ({left} left in generation, ETA {})",
-                g + 1,
-                self.cfg.steps,
-                human_duration(eta)
-            ),
-        );
+        let fitness = trials.into_iter().nth(slot).and_then(|t| t.fitness);
+        self.progress.emit(&Event::Step {
+            generation: g + 1,
+            slot,
+            status,
+            fitness,
+            left_in_generation: left,
+            eta_s: eta,
+            steps: self.cfg.steps,
+        });
     }
 
     pub(super) fn report_generation(&self, g: u32, trials: &[Trial]) -> Result<()> {
@@ -43,7 +35,7 @@ impl<T: Task> Runner<'_, T> {
         let best = f.iter().copied().reduce(f64::max).unwrap_or(f64::NAN);
         let median = crate::status::median(&f).unwrap_or(f64::NAN);
         let all = self.store.all_trials()?;
-        let ever = best_trial(&all).map_or(String::from("-"), |t| {
+        let best_ever_text = best_trial(&all).map_or(String::from("-"), |t| {
             format!(
                 "{:.5} (gen {} slot {})",
                 t.fitness.unwrap_or(f64::NAN),
@@ -56,22 +48,16 @@ impl<T: Task> Runner<'_, T> {
             .filter(|t| t.status == TrialStatus::Failed)
             .count();
         let best_ever = best_trial(&all).and_then(|t| t.fitness);
-        self.progress.event(
-            "generation",
-            json!({"generation": g + 1, "steps": self.cfg.steps,
-            "best": best, "median": median, "best_ever": best_ever, "failed": failed}),
-            &format!(
-                "gen {}/{} | best {best:.5} | median {median:.5} | best ever {ever}{} | elapsed {}",
-                g + 1,
-                self.cfg.steps,
-                if failed > 0 {
-                    format!(" | {failed} failed")
-                } else {
-                    String::new()
-                },
-                self.progress.elapsed()
-            ),
-        );
+        self.progress.emit(&Event::Generation {
+            generation: g + 1,
+            steps: self.cfg.steps,
+            best,
+            median,
+            best_ever,
+            failed,
+            best_ever_text,
+            elapsed: self.progress.elapsed(),
+        });
         Ok(())
     }
 }

@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use anyhow::{anyhow, bail, Result};
 use pbtnas_nn::checkpoint::encode;
-use serde_json::json;
 
+use crate::events::Event;
 use crate::store::{NewTrial, Outcome, Trial, TrialStatus};
 use pbtnas_task::{StepContext, Task};
 
@@ -69,11 +69,7 @@ impl<T: Task> Runner<'_, T> {
         if let Some(hook) = &self.opts.after_generation {
             if let Err(e) = (hook.0)(&self.opts.run_dir) {
                 let message = format!("after generation {}: {e:#}", g + 1);
-                self.progress.event(
-                    "warning",
-                    json!({"message": message}),
-                    &format!("warning: {message}"),
-                );
+                self.progress.emit(&Event::Warning { message });
             }
         }
         if g + 1 >= self.cfg.steps {
@@ -119,12 +115,12 @@ impl<T: Task> Runner<'_, T> {
             }
             Err(e) => {
                 let error = format!("{e:#}");
-                self.progress.event(
-                    "error",
-                    json!({"generation": g + 1, "slot": slot, "error": error}),
-                    &format!("gen {} slot {slot}: error: {error}", g + 1),
-                );
-                Outcome::Error(format!("{e:#}"))
+                self.progress.emit(&Event::Error {
+                    generation: g + 1,
+                    slot,
+                    error: error.clone(),
+                });
+                Outcome::Error(error)
             }
         };
         self.store

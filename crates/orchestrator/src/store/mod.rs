@@ -6,6 +6,7 @@
 //! shared by workers on many machines.
 
 pub mod postgres;
+mod rules;
 pub mod sqlite;
 
 use anyhow::{bail, Result};
@@ -144,28 +145,6 @@ pub trait Store: Send + Sync {
     fn is_complete(&self) -> Result<bool>;
 }
 
-/// A step whose worker was lost this many times `max_attempts` is marked failed.
-pub(crate) const LOST_WORKER_FACTOR: u32 = 3;
-
-pub(crate) fn status_str(s: TrialStatus) -> &'static str {
-    match s {
-        TrialStatus::Pending => "pending",
-        TrialStatus::Running => "running",
-        TrialStatus::Done => "done",
-        TrialStatus::Failed => "failed",
-    }
-}
-
-pub(crate) fn parse_status(s: &str) -> Result<TrialStatus> {
-    Ok(match s {
-        "pending" => TrialStatus::Pending,
-        "running" => TrialStatus::Running,
-        "done" => TrialStatus::Done,
-        "failed" => TrialStatus::Failed,
-        other => bail!("unknown trial status '{other}' in store"),
-    })
-}
-
 /// The file in a run directory naming its PostgreSQL store (URL without password, run name).
 pub const STORE_FILE: &str = "store.json";
 
@@ -246,16 +225,6 @@ pub fn join_run(run_dir: &std::path::Path, url: &str, run: &str) -> Result<()> {
     std::fs::write(RunDir(run_dir).config(), cfg.to_yaml())?;
     std::fs::write(RunDir(run_dir).space(), &info.space_yaml)?;
     open(run_dir, Some(url), run).map(drop)
-}
-
-/// A step that has failed `failures` times fails once more: retried, or failed for good at
-/// `max_failures`.
-pub(crate) fn after_error(failures: u32, max_failures: u32) -> TrialStatus {
-    if failures + 1 >= max_failures {
-        TrialStatus::Failed
-    } else {
-        TrialStatus::Pending
-    }
 }
 
 /// A one-word-ish description of how a slot's member was made: `5<-2x4[1,3]`, `7<-1 wmut`.

@@ -10,12 +10,14 @@ use anyhow::{anyhow, bail, Context, Result};
 use postgres::{Client, GenericClient, NoTls, Row};
 use rustls::pki_types::pem::PemObject;
 
-use super::{
-    after_error, parse_status, status_str, NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus,
+use super::rules::{
+    after_error, lease, schema, status_str, Lease, Schema, TrialRow, TRIAL_COLUMNS,
 };
+use super::{NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus};
 
-/// The schema this pbtnas writes; a database with another one is refused.
-const SCHEMA_VERSION: &str = "1";
+/// The schema this pbtnas writes (the rule of both stores: an older one is migrated, another
+/// refused; there is no older PostgreSQL schema yet).
+const SCHEMA_VERSION: u32 = 1;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS pbtnas_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,8 +37,6 @@ CREATE TABLE IF NOT EXISTS pbtnas_events (
     generation INTEGER NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL,
     created_at DOUBLE PRECISION NOT NULL);
 ";
-
-const COLUMNS: &str = "generation, slot, plan, origin, parent_ckpt, donor_ckpt, train_seed, status, attempts, failures, fitness, ckpt, metrics, error, started_at, finished_at, worker, lease_until, phase";
 
 /// The database's clock, in Unix seconds.
 const NOW: &str = "EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION";
@@ -112,33 +112,28 @@ pub struct PostgresStore {
 }
 
 fn trial_from_row(row: &Row) -> Result<Trial> {
-    let plan: String = row.get(2);
-    let origin: String = row.get(3);
-    let metrics: String = row.get(12);
-    let status: String = row.get(7);
-    Ok(Trial {
-        spec: NewTrial {
-            generation: row.get::<_, i32>(0) as u32,
-            slot: row.get::<_, i32>(1) as usize,
-            plan: serde_json::from_str(&plan).context("stored plan")?,
-            origin: serde_json::from_str(&origin).context("stored origin")?,
-            parent_ckpt: row.get(4),
-            donor_ckpt: row.get(5),
-            train_seed: row.get::<_, i64>(6) as u64,
-        },
-        status: parse_status(&status)?,
+    TrialRow {
+        generation: row.get::<_, i32>(0) as u32,
+        slot: row.get::<_, i32>(1) as usize,
+        plan: row.get(2),
+        origin: row.get(3),
+        parent_ckpt: row.get(4),
+        donor_ckpt: row.get(5),
+        train_seed: row.get::<_, i64>(6) as u64,
+        status: row.get(7),
         attempts: row.get::<_, i32>(8) as u32,
         failures: row.get::<_, i32>(9) as u32,
         fitness: row.get(10),
         ckpt: row.get(11),
-        metrics: serde_json::from_str(&metrics).context("stored metrics")?,
+        metrics: row.get(12),
         error: row.get(13),
         started_at: row.get(14),
         finished_at: row.get(15),
         worker: row.get(16),
         lease_until: row.get(17),
         phase: row.get(18),
-    })
+    }
+    .decode()
 }
 
 impl PostgresStore {
@@ -164,18 +159,17 @@ impl PostgresStore {
             if version.is_none() {
                 tx.execute(
                     "INSERT INTO pbtnas_meta (key, value) VALUES ('schema_version', $1)",
-                    &[&SCHEMA_VERSION],
+                    &[&SCHEMA_VERSION.to_string()],
                 )?;
             }
             tx.commit()?;
             Ok(version)
         })?;
-        match version.as_deref() {
-            None | Some(SCHEMA_VERSION) => Ok(store),
-            Some(v) => bail!(
-                "the database at {} has pbtnas schema version {v}; this pbtnas knows version {SCHEMA_VERSION}",
-                redacted(url)
-            ),
+        let what = format!("the database at {}", redacted(url));
+        match schema(version.as_deref(), SCHEMA_VERSION, SCHEMA_VERSION, &what)? {
+            Schema::New | Schema::Current => Ok(store),
+            // None yet: `oldest` is the current version.
+            Schema::Migrate { from } => bail!("{what}: no migration from schema version {from}"),
         }
     }
 
@@ -223,7 +217,7 @@ impl PostgresStore {
     fn query_trials(&self, filter: &str, generation: Option<u32>) -> Result<Vec<Trial>> {
         let rows = self.with(|c| {
             let sql = format!(
-                "SELECT {COLUMNS} FROM pbtnas_trials WHERE run = $1 {filter} ORDER BY generation, slot"
+                "SELECT {TRIAL_COLUMNS} FROM pbtnas_trials WHERE run = $1 {filter} ORDER BY generation, slot"
             );
             match generation {
                 Some(g) => c.query(&sql, &[&self.run, &(g as i32)]),
@@ -243,7 +237,7 @@ fn get_trial(
 ) -> Result<Row, postgres::Error> {
     c.query_one(
         &format!(
-            "SELECT {COLUMNS} FROM pbtnas_trials WHERE run = $1 AND generation = $2 AND slot = $3"
+            "SELECT {TRIAL_COLUMNS} FROM pbtnas_trials WHERE run = $1 AND generation = $2 AND slot = $3"
         ),
         &[&run, &g, &slot],
     )
@@ -345,7 +339,6 @@ impl Store for PostgresStore {
         max_attempts: u32,
     ) -> Result<Option<Trial>> {
         let g = generation as i32;
-        let lost_limit = (max_attempts.max(1) * super::LOST_WORKER_FACTOR) as i32;
         let row = self.with(|c| {
             let mut tx = c.transaction()?;
             loop {
@@ -358,10 +351,10 @@ impl Store for PostgresStore {
                     return Ok(None);
                 };
                 let (slot, attempts, status): (i32, i32, String) = (found.get(0), found.get(1), found.get(2));
-                if status == "running" && attempts >= lost_limit {
+                if let Lease::Fail(error) = lease(&status, attempts as u32, max_attempts) {
                     tx.execute(
                         &format!("UPDATE pbtnas_trials SET status = 'failed', error = $4, finished_at = {NOW}, lease_until = NULL WHERE run = $1 AND generation = $2 AND slot = $3"),
-                        &[&self.run, &g, &slot, &format!("lost its worker on each of {attempts} attempts")],
+                        &[&self.run, &g, &slot, &error],
                     )?;
                     continue;
                 }

@@ -6,14 +6,14 @@ use std::sync::Mutex;
 use anyhow::{bail, Context, Result};
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
-use super::{
-    after_error, parse_status, status_str, NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus,
-    LOST_WORKER_FACTOR,
+use super::rules::{
+    after_error, lease, schema, status_str, Lease, Schema, TrialRow, TRIAL_COLUMNS,
 };
+use super::{NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus};
 
 /// Version 2 added leases (`worker`, `lease_until`), version 3 the running step's `phase`;
 /// older stores are migrated on open.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: u32 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -56,36 +56,29 @@ pub struct SqliteStore {
 
 use super::unix_now as now;
 
-const TRIAL_COLUMNS: &str = "generation, slot, plan, origin, parent_ckpt, donor_ckpt, train_seed, status, attempts, failures, fitness, ckpt, metrics, error, started_at, finished_at, worker, lease_until, phase";
-
 fn trial_from_row(row: &Row) -> Result<Trial> {
-    let plan: String = row.get(2)?;
-    let origin: String = row.get(3)?;
-    let metrics: String = row.get(12)?;
-    let status: String = row.get(7)?;
-    Ok(Trial {
-        spec: NewTrial {
-            generation: row.get(0)?,
-            slot: row.get::<_, i64>(1)? as usize,
-            plan: serde_json::from_str(&plan).context("stored plan")?,
-            origin: serde_json::from_str(&origin).context("stored origin")?,
-            parent_ckpt: row.get(4)?,
-            donor_ckpt: row.get(5)?,
-            train_seed: row.get::<_, i64>(6)? as u64,
-        },
-        status: parse_status(&status)?,
+    TrialRow {
+        generation: row.get(0)?,
+        slot: row.get::<_, i64>(1)? as usize,
+        plan: row.get(2)?,
+        origin: row.get(3)?,
+        parent_ckpt: row.get(4)?,
+        donor_ckpt: row.get(5)?,
+        train_seed: row.get::<_, i64>(6)? as u64,
+        status: row.get(7)?,
         attempts: row.get(8)?,
         failures: row.get(9)?,
         fitness: row.get(10)?,
         ckpt: row.get(11)?,
-        metrics: serde_json::from_str(&metrics).context("stored metrics")?,
+        metrics: row.get(12)?,
         error: row.get(13)?,
         started_at: row.get(14)?,
         finished_at: row.get(15)?,
         worker: row.get(16)?,
         lease_until: row.get(17)?,
         phase: row.get(18)?,
-    })
+    }
+    .decode()
 }
 
 impl SqliteStore {
@@ -104,16 +97,17 @@ impl SqliteStore {
                 |r| r.get(0),
             )
             .optional()?;
-        match version {
-            None => {
+        let what = format!("store {}", path.display());
+        match schema(version.as_deref(), SCHEMA_VERSION, 1, &what)? {
+            Schema::New => {
                 conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
                     [SCHEMA_VERSION.to_string()],
                 )?;
             }
-            Some(v) if v == SCHEMA_VERSION.to_string() => {}
-            Some(v) if v == "1" || v == "2" => {
-                let leases = if v == "1" {
+            Schema::Current => {}
+            Schema::Migrate { from } => {
+                let leases = if from == 1 {
                     "ALTER TABLE trials ADD COLUMN worker TEXT;
                      ALTER TABLE trials ADD COLUMN lease_until REAL;"
                 } else {
@@ -127,10 +121,6 @@ impl SqliteStore {
                      COMMIT;"
                 ))?;
             }
-            Some(v) => bail!(
-                "store {} has schema version {v}; this pbtnas reads version {SCHEMA_VERSION}",
-                path.display()
-            ),
         }
         Ok(Self {
             conn: Mutex::new(conn),
@@ -271,11 +261,10 @@ impl Store for SqliteStore {
                 tx.commit()?;
                 return Ok(None);
             };
-            if status == "running" && attempts >= max_attempts.max(1) * LOST_WORKER_FACTOR {
-                // Its workers keep dying (a crash or out-of-memory kill inside the step).
+            if let Lease::Fail(error) = lease(&status, attempts, max_attempts) {
                 tx.execute(
                     "UPDATE trials SET status = 'failed', error = ?3, finished_at = ?4, lease_until = NULL WHERE generation = ?1 AND slot = ?2",
-                    params![generation, slot, format!("lost its worker on each of {attempts} attempts"), t],
+                    params![generation, slot, error, t],
                 )?;
                 continue;
             }

@@ -29,7 +29,7 @@ build() {
   source <(scripts/setup/cuda-build.sh --env)
   cargo build --release --features cudnn --bin pbtnas --example gan_step --example drq_update
   local tests
-  tests=$(cargo test --release --features pbtnas-nn/cudnn -p pbtnas-nn -p pbtnas-gan -p pbtnas-rl \
+  tests=$(cargo test --release --features pbtnas-nn/cudnn -p pbtnas-kernels -p pbtnas-nn -p pbtnas-gan -p pbtnas-rl \
     --test device_parity --test task --test agent --no-run --message-format=json 2>/dev/null |
     python3 -c 'import json,sys
 for l in sys.stdin:

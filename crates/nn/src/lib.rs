@@ -9,7 +9,8 @@ pub mod inherit;
 pub mod init;
 pub mod layers;
 pub mod normed;
-pub mod ops;
+/// The training kernels (`pbtnas-kernels`), under the name the layers and tasks use.
+pub use pbtnas_kernels as ops;
 pub mod profile;
 pub mod seed;
 pub mod spectral_norm;

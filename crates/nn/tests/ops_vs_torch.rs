@@ -353,7 +353,7 @@ fn fused_bias_add_relu_and_bias_relu_match_the_math_with_gradients() {
     let (xt, bt) = (x.as_tensor(), b.as_tensor());
     let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     // The composed ops and the fused one.
-    let composed = |x: &Tensor, b: &Tensor| pbtnas_nn::ops::relu(&pbtnas_nn::ops::bias_add(x, b)?);
+    let composed = |x: &Tensor, b: &Tensor| pbtnas_nn::ops::relu(&pbtnas_kernels::bias_add(x, b)?);
     let fused = |x: &Tensor, b: &Tensor| pbtnas_nn::ops::bias_relu(x, b);
     for (name, f) in [
         (
@@ -420,7 +420,7 @@ fn fused_conv_bias_relu_matches_the_composed_ops_with_gradients() {
     let (xt, wt, bt) = (x.as_tensor(), w.as_tensor(), b.as_tensor());
     let fused = pbtnas_nn::ops::conv2d_bias_relu(xt, wt, bt, p).unwrap();
     let composed =
-        pbtnas_nn::ops::relu(&pbtnas_nn::ops::bias_add(&conv2d(xt, wt, p).unwrap(), bt).unwrap())
+        pbtnas_nn::ops::relu(&pbtnas_kernels::bias_add(&conv2d(xt, wt, p).unwrap(), bt).unwrap())
             .unwrap();
     let r = Tensor::randn(0f32, 1., fused.dims(), dev).unwrap();
     let grads = |y: &Tensor| (y * &r).unwrap().sum_all().unwrap().backward().unwrap();

@@ -1,4 +1,4 @@
-//! With the `cuda` feature, compiles the CUDA kernels of `src/ops/*.cu` to PTX for the driver to
+//! With the `cuda` feature, compiles the CUDA kernels of `src/*.cu` to PTX for the driver to
 //! load (compute capability 7.5, the oldest CUDA 13 compiles for, so any newer GPU runs it):
 //! `nvcc` from `NVCC`, else from `PATH` (`scripts/setup/cuda-build.sh` provides both).
 fn main() {
@@ -10,7 +10,7 @@ fn main() {
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     println!("cargo::rerun-if-env-changed=NVCC");
     for name in ["update", "resample", "batch_norm"] {
-        let src = format!("src/ops/{name}.cu");
+        let src = format!("src/{name}.cu");
         println!("cargo::rerun-if-changed={src}");
         let status = std::process::Command::new(&nvcc)
             .args(["-ptx", "-O3", "-arch=compute_75", &src, "-o"])

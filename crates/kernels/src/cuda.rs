@@ -111,7 +111,7 @@ pub(crate) fn blocks_for(n: usize) -> u32 {
 
 /// Whether ops of `group` on `t` run on this crate's kernels: f32 on the CPU, or on CUDA in `cuda`
 /// builds (convolutions: `cudnn` builds), unless the group was sent to candle's ops.
-pub(crate) fn own_kernels(t: &Tensor, group: OpGroup) -> bool {
+pub fn own_kernels(t: &Tensor, group: OpGroup) -> bool {
     let cuda = match group {
         OpGroup::Conv => cfg!(feature = "cudnn"),
         _ => cfg!(feature = "cuda"),

@@ -18,7 +18,7 @@ use super::cuda::{own_kernels, OpGroup};
 const CHUNK: usize = 1 << 15;
 
 /// Whether `t` can be updated in place by these kernels.
-pub(crate) fn in_place_ok(t: &Tensor) -> bool {
+pub fn in_place_ok(t: &Tensor) -> bool {
     own_kernels(t, OpGroup::Update) && t.is_contiguous()
 }
 
@@ -52,7 +52,7 @@ fn check_len(what: &str, a: usize, b: usize) -> Result<()> {
 }
 
 /// `dst ← keep·dst + take·src` (`src²` when `square`): Adam's moments and the soft update.
-pub(crate) struct Blend {
+pub struct Blend {
     pub keep: f32,
     pub take: f32,
     pub square: bool,
@@ -110,7 +110,7 @@ impl InplaceOp2 for Blend {
 
 /// Adam's step on a parameter from its moments:
 /// `p ← p·shrink − step · m / (√v · inv_sqrt_bc2 + eps)`.
-pub(crate) struct AdamStep {
+pub struct AdamStep {
     pub shrink: f32,
     pub step: f32,
     pub inv_sqrt_bc2: f32,

@@ -29,9 +29,9 @@ enum Arg<'a> {
 type Launcher = unsafe extern "C" fn(*const u32, *const u32, *mut *mut c_void);
 
 impl Kernels {
-    /// Compiles `src/ops/<file>.cu` with an `emu_<kernel>` launcher for each of `kernels`.
+    /// Compiles `src/<file>.cu` with an `emu_<kernel>` launcher for each of `kernels`.
     fn compile(file: &str, kernels: &[&str]) -> Kernels {
-        let ops = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ops");
+        let ops = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let dir = std::env::temp_dir().join(format!("pbtnas-cuda-emu-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut src = format!(

@@ -27,31 +27,13 @@ pub fn run(run_dir: &Path, args: &EvalArgs, device: &str) -> Result<()> {
         .context("the run has no evaluated member yet")?;
     let device = pbtnas_nn::parse_device(device)?;
     cfg.space = Some(RunDir(run_dir).space());
-    let ckpts = Checkpoints::open(cfg.checkpoints.location.as_deref(), run_dir)?;
-    let read = |sha: &str| -> Result<MemberState> {
-        Ok(pbtnas_nn::checkpoint::decode(&ckpts.get(sha)?, &candle_core::Device::Cpu)?.0)
-    };
+    let state = model_state(run_dir, &cfg, best, &device)?;
     let t = best.trial();
     let untrained = matches!(best, BestMember::Untrained { .. });
-    let state = match best {
-        BestMember::Trained(t) => read(
-            t.ckpt
-                .as_deref()
-                .context("the best member has no checkpoint")?,
-        )?,
-        // The SEARL quirk: an untrained child's start state, rebuilt from its step's inputs.
-        BestMember::Untrained { child, .. } => {
-            start_state(&tasks::build(kind, &cfg, &device)?, &child.spec, &read)?
-        }
-    };
     let (g, slot) = (t.spec.generation + 1, t.spec.slot);
     eprintln!(
-        "best member: generation {g}, slot {slot}{}, fitness {:.5}",
-        if untrained {
-            " (untrained SEARL child: the original's best-ever quirk)"
-        } else {
-            ""
-        },
+        "best member: {}, fitness {:.5}",
+        best.describe(),
         best.fitness()
     );
     let last = trials.iter().map(|t| t.spec.generation).max().unwrap_or(0);
@@ -86,4 +68,31 @@ pub fn run(run_dir: &Path, args: &EvalArgs, device: &str) -> Result<()> {
         file.display()
     );
     Ok(())
+}
+
+/// The model of a run's best-ever member `best`, on the CPU: a trained step's checkpoint, or (the
+/// SEARL quirk) an untrained child's start state, rebuilt from its step's inputs by the run's
+/// task. `pbtnas eval` evaluates it and `pbtnas export` writes it. `cfg.space` names the run's
+/// saved space.
+pub fn model_state(
+    run_dir: &Path,
+    cfg: &RunConfig,
+    best: BestMember,
+    device: &candle_core::Device,
+) -> Result<MemberState> {
+    let ckpts = Checkpoints::open(cfg.checkpoints.location.as_deref(), run_dir)?;
+    let read = |sha: &str| -> Result<MemberState> {
+        Ok(pbtnas_nn::checkpoint::decode(&ckpts.get(sha)?, &candle_core::Device::Cpu)?.0)
+    };
+    match best {
+        BestMember::Trained(t) => read(
+            t.ckpt
+                .as_deref()
+                .context("the best member has no checkpoint")?,
+        ),
+        BestMember::Untrained { child, .. } => {
+            let task = tasks::build(tasks::kind_of(cfg)?, cfg, device)?;
+            start_state(&task, &child.spec, &read)
+        }
+    }
 }

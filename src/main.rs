@@ -439,7 +439,9 @@ fn real_main() -> Result<()> {
                     println!("\x1b[2J\x1b[H{}", run_dir.display());
                 }
                 let steps = status::planned_steps(&run_dir);
-                print!("{}", status::table(&trials, complete, steps));
+                let untrained = RunConfig::from_file(&RunDir(&run_dir).config())
+                    .is_ok_and(|c| c.untrained_best_ever());
+                print!("{}", status::table(&trials, complete, steps, untrained));
             }
             match watch {
                 Some(secs) if !complete => {
@@ -499,8 +501,14 @@ fn real_main() -> Result<()> {
         Command::Export { run_dir, best, out } => {
             debug_assert!(best);
             let run = pbtnas_report::RunData::load(&run_dir)?;
+            let member = run
+                .best()
+                .with_context(|| format!("{} has no finished member yet", run.name()))?;
+            let mut cfg = RunConfig::from_file(&RunDir(&run_dir).config())?;
+            cfg.space = Some(RunDir(&run_dir).space());
+            let state = eval_cmd::model_state(&run_dir, &cfg, member, &candle_core::Device::Cpu)?;
             let out = out.unwrap_or_else(|| run_dir.join("export"));
-            for f in pbtnas_report::best::export_best(&run, &out)? {
+            for f in pbtnas_report::best::export_best(&run, member, state, &out)? {
                 println!("wrote {}", f.display());
             }
             Ok(())

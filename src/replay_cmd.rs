@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use pbtnas_orchestrator::best::best_trial;
 use pbtnas_orchestrator::config::ExploitSchedule;
 use pbtnas_orchestrator::run_dir::RunDir;
 use pbtnas_orchestrator::strategy::replay::Replay;
@@ -34,7 +33,10 @@ pub fn run(
                     run_dir.display()
                 )
             })?,
-        None => best_trial(&data.trials)
+        // The best line: for the SEARL quirk's untrained best, its parent's.
+        None => data
+            .best()
+            .map(|b| b.rated())
             .ok_or_else(|| anyhow!("{} has no finished member", run_dir.display()))?,
     };
     let id = trial_id(tip);

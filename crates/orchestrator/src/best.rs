@@ -1,4 +1,7 @@
-//! The best-ever member of a run.
+//! The best-ever member of a run: the one definition that status, eval, export, replay, the
+//! report and the checkpoint retention use ([`best_member`], with the run's
+//! [`RunConfig::untrained_best_ever`](crate::RunConfig::untrained_best_ever)). The best fitness
+//! itself is the same either way ([`best_trial`]'s).
 //!
 //! By default it is the finished member-step with the highest fitness (ties: the earliest), as
 //! the original code keeps it for every strategy whose children start unrated. The original's
@@ -18,7 +21,11 @@ pub enum BestMember<'a> {
     Trained(&'a Trial),
     /// The SEARL quirk: a child of the next generation before its step, rated with its
     /// parent's fitness; the model is the child's start state.
-    Untrained { child: &'a Trial, fitness: f64 },
+    Untrained {
+        child: &'a Trial,
+        parent: &'a Trial,
+        fitness: f64,
+    },
 }
 
 impl<'a> BestMember<'a> {
@@ -33,6 +40,27 @@ impl<'a> BestMember<'a> {
     pub fn trial(&self) -> &'a Trial {
         match self {
             BestMember::Trained(t) | BestMember::Untrained { child: t, .. } => t,
+        }
+    }
+
+    /// The trained step whose evaluation is the best fitness: the member itself, or the
+    /// untrained child's parent (its line is the best line).
+    pub fn rated(&self) -> &'a Trial {
+        match self {
+            BestMember::Trained(t) | BestMember::Untrained { parent: t, .. } => t,
+        }
+    }
+
+    /// Where the model is, for a person: `generation 3 slot 5`, or the untrained child's start.
+    pub fn describe(&self) -> String {
+        let at = |t: &Trial| format!("generation {} slot {}", t.spec.generation + 1, t.spec.slot);
+        match self {
+            BestMember::Trained(t) => at(t),
+            BestMember::Untrained { child, parent, .. } => format!(
+                "the start of {} (an untrained SEARL child of {}, the original's quirk)",
+                at(child),
+                at(parent)
+            ),
         }
     }
 }
@@ -83,6 +111,7 @@ pub fn best_member(trials: &[Trial], untrained_children: bool) -> Option<BestMem
                     match (searl_child, n.spec.plan.parent) {
                         (true, Some(p)) => of_slot(p).map(|parent| BestMember::Untrained {
                             child: n,
+                            parent,
                             fitness: parent.fitness.expect("rated"),
                         }),
                         _ => of_slot(n.spec.slot).map(BestMember::Trained),

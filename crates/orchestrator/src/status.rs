@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde_json::json;
 
-use crate::best::best_trial;
+use crate::best::best_member;
 use crate::progress::human_duration;
 use crate::run_dir::RunDir;
 use crate::store::{describe_plan, Trial, TrialStatus};
@@ -129,7 +129,12 @@ pub fn eta(trials: &[Trial], steps: u32, population: usize) -> Option<String> {
 
 /// The table of the newest generation: slot, genome, fitness, how it was made, state, time;
 /// with the planned `steps`, an ETA line while the run is not complete.
-pub fn table(trials: &[Trial], complete: bool, steps: Option<u32>) -> String {
+pub fn table(
+    trials: &[Trial],
+    complete: bool,
+    steps: Option<u32>,
+    untrained_best_ever: bool,
+) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
@@ -184,15 +189,15 @@ pub fn table(trials: &[Trial], complete: bool, steps: Option<u32>) -> String {
             eta(trials, steps, n).unwrap_or_else(|| "ETA after the first member-step".into());
         let _ = writeln!(out, "{line}");
     }
-    if let Some(b) = best_trial(trials) {
+    if let Some(b) = best_member(trials, untrained_best_ever) {
+        let t = b.trial();
         let _ = writeln!(
             out,
-            "best ever: fitness {:.5} at generation {} slot {} ({}), genome {}",
-            b.fitness.unwrap_or(f64::NAN),
-            b.spec.generation + 1,
-            b.spec.slot,
-            describe_plan(&b.spec),
-            b.spec.plan.genome
+            "best ever: fitness {:.5} at {} ({}), genome {}",
+            b.fitness(),
+            b.describe(),
+            describe_plan(&t.spec),
+            t.spec.plan.genome
         );
     }
     out

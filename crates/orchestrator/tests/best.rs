@@ -44,10 +44,19 @@ fn a_searl_child_below_its_parent_wins_the_tie_untrained() {
     let quirk = best_member(&trials, true).unwrap();
     assert_eq!(id(quirk), (true, 1, 0));
     assert_eq!(quirk.fitness(), 3.0);
+    // Its rating and its line are its parent's.
+    let parent = quirk.rated();
+    assert_eq!((parent.spec.generation, parent.spec.slot), (0, 1));
+    assert_eq!(
+        quirk.describe(),
+        "the start of generation 2 slot 0 (an untrained SEARL child of generation 1 slot 1, the original's quirk)"
+    );
     // Off: the trained parent, as best_trial says.
     let plain = best_member(&trials, false).unwrap();
     assert_eq!(id(plain), (false, 0, 1));
     assert_eq!(plain.trial(), best_trial(&trials).unwrap());
+    assert_eq!(plain.rated(), plain.trial());
+    assert_eq!(plain.describe(), "generation 1 slot 1");
     // Every SEARL child kind counts; a PBT-NAS child never does (the original rates it -1e3).
     for kind in [Copy, ArchMutation] {
         let t = run(&[1.0, 3.0], &[kind, Survivor], &[1, 1], None);

@@ -60,7 +60,7 @@ fn eta_divides_the_steps_left_by_the_pace_and_the_parallelism() {
         trial(1, TrialStatus::Pending, None, None),
     ];
     assert!(eta(&running, 3, 2).is_none());
-    let text = table(&running, false, Some(3));
+    let text = table(&running, false, Some(3), false);
     assert!(text.contains(" so far"), "{text}");
     assert!(
         text.contains("evaluating"),
@@ -71,5 +71,5 @@ fn eta_divides_the_steps_left_by_the_pace_and_the_parallelism() {
         "{text}"
     );
     // A complete run has no ETA line.
-    assert!(!table(&trials, true, Some(1)).contains("ETA"));
+    assert!(!table(&trials, true, Some(1), false).contains("ETA"));
 }

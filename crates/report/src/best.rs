@@ -4,21 +4,18 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, Context, Result};
-use candle_core::{Device, Tensor};
-use pbtnas_nn::checkpoint::decode;
-use pbtnas_orchestrator::best::best_trial;
-use pbtnas_orchestrator::checkpoints::Checkpoints;
+use anyhow::{Context, Result};
+use candle_core::Tensor;
+use pbtnas_nn::MemberState;
+use pbtnas_orchestrator::best::BestMember;
 use serde_json::json;
 
 use crate::run_data::trial_id;
 use crate::RunData;
 
 /// The architecture file of a member: space, genome, and each gene's option and layers.
-pub fn architecture_yaml(
-    run: &RunData,
-    trial: &pbtnas_orchestrator::store::Trial,
-) -> Result<String> {
+pub fn architecture_yaml(run: &RunData, best: BestMember) -> Result<String> {
+    let trial = best.trial();
     let genome = &trial.spec.plan.genome;
     let genes: Vec<serde_json::Value> = run
         .space
@@ -31,7 +28,8 @@ pub fn architecture_yaml(
     let doc = json!({
         "run": run.dir.display().to_string(),
         "trial": trial_id(trial),
-        "fitness": trial.fitness,
+        "fitness": best.fitness(),
+        "model": best.describe(),
         "space": run.space.name,
         "space_id": run.space.id,
         "genome": genome.to_string(),
@@ -43,19 +41,15 @@ pub fn architecture_yaml(
 
 /// Writes `architecture.yaml`, `space.yaml` and `model.safetensors` (weights under their names,
 /// shadows such as the EMA generator or the target critic under `shadow.<name>`, no optimizer
-/// state or task data) of the best-ever member into `out`; returns the files written.
-pub fn export_best(run: &RunData, out: &Path) -> Result<Vec<PathBuf>> {
-    let best = best_trial(&run.trials)
-        .ok_or_else(|| anyhow!("{} has no finished member yet", run.name()))?;
-    let sha = best
-        .ckpt
-        .as_deref()
-        .ok_or_else(|| anyhow!("the best member {} has no checkpoint", trial_id(best)))?;
-    let ckpts = Checkpoints::of_run(&run.dir)?;
-    let bytes = ckpts
-        .get(sha)
-        .with_context(|| format!("reading the checkpoint of {}", trial_id(best)))?;
-    let (state, _) = decode(&bytes, &Device::Cpu)?;
+/// state or task data) of the best-ever member `best`, whose model is `state`, into `out`;
+/// returns the files written.
+pub fn export_best(
+    run: &RunData,
+    best: BestMember,
+    state: MemberState,
+    out: &Path,
+) -> Result<Vec<PathBuf>> {
+    let trial = best.trial();
     let mut tensors: Vec<(String, Tensor)> = state.weights.into_iter().collect();
     tensors.extend(
         state
@@ -65,9 +59,9 @@ pub fn export_best(run: &RunData, out: &Path) -> Result<Vec<PathBuf>> {
     );
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let meta = HashMap::from([
-        ("genome".to_string(), best.spec.plan.genome.to_string()),
+        ("genome".to_string(), trial.spec.plan.genome.to_string()),
         ("space_id".to_string(), run.space.id.clone()),
-        ("trial".to_string(), trial_id(best)),
+        ("trial".to_string(), trial_id(trial)),
     ]);
     let files = [
         out.join("architecture.yaml"),

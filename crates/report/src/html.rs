@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use pbtnas_orchestrator::best::best_trial;
 use pbtnas_orchestrator::run_dir::RunDir;
 use pbtnas_orchestrator::store::describe_plan;
 use pbtnas_orchestrator::store::Trial;
@@ -201,7 +200,7 @@ pre {{ background: #f6f6f6; padding: 8px; overflow-x: auto; }}
 
 pub fn page(run: &RunData, out: &Path) -> String {
     let s = fitness_series(run);
-    let best = best_trial(&run.trials);
+    let best = run.best();
     let done = run.trials.iter().filter(|t| fitness(t).is_some()).count();
     let failed = run
         .trials
@@ -234,11 +233,10 @@ pub fn page(run: &RunData, out: &Path) -> String {
         pop = run.population(),
         first = fmt_fitness(s.best.first().copied().flatten()),
         best = best.map_or("–".into(), |b| format!(
-            "{} at generation {} slot {} (<code>{}</code>)",
-            fmt_fitness(b.fitness),
-            b.spec.generation + 1,
-            b.spec.slot,
-            escape(&describe_plan(&b.spec))
+            "{} at {} (<code>{}</code>)",
+            fmt_fitness(Some(b.fitness())),
+            escape(&b.describe()),
+            escape(&describe_plan(&b.trial().spec))
         )),
     );
     for (id, title, file, note) in [
@@ -263,17 +261,18 @@ pub fn page(run: &RunData, out: &Path) -> String {
         "<section id=\"best-architecture\"><h2>Best architecture</h2>"
     );
     if let Some(b) = best {
+        let t = b.trial();
         let _ = writeln!(
             h,
             "<p>Genome <code>{}</code> ({}).</p>",
-            b.spec.plan.genome,
-            trial_id(b)
+            t.spec.plan.genome,
+            trial_id(t)
         );
-        h.push_str(&architecture(run, b));
+        h.push_str(&architecture(run, t));
     }
     h.push_str("</section>\n<section id=\"best-schedule\"><h2>The best member's line</h2>\n");
     if let Some(b) = best {
-        h.push_str(&schedule(run, b));
+        h.push_str(&schedule(run, b.rated()));
     }
     h.push_str("</section>\n<section id=\"media\"><h2>Samples and videos</h2>\n");
     let media = media(run, out);

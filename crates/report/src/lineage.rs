@@ -4,8 +4,6 @@
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use pbtnas_orchestrator::best::best_trial;
-
 use crate::history::{ancestry, donor_slot, fitness};
 use crate::run_data::trial_id;
 use crate::RunData;
@@ -49,9 +47,9 @@ pub fn edges(run: &RunData) -> Vec<Edge> {
 
 /// The trials on the best-ever member's line, as (generation, slot).
 pub fn best_line(run: &RunData) -> HashSet<(u32, usize)> {
-    best_trial(&run.trials)
+    run.best()
         .map(|b| {
-            ancestry(run, b)
+            ancestry(run, b.rated())
                 .iter()
                 .map(|t| (t.spec.generation, t.spec.slot))
                 .collect()

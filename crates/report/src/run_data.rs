@@ -4,9 +4,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use pbtnas_genome::SearchSpace;
+use pbtnas_orchestrator::best::{best_member, BestMember};
 use pbtnas_orchestrator::run_dir::RunDir;
 use pbtnas_orchestrator::status;
 use pbtnas_orchestrator::store::Trial;
+use pbtnas_orchestrator::RunConfig;
 
 /// Everything a report needs from a run directory.
 pub struct RunData {
@@ -17,6 +19,8 @@ pub struct RunData {
     pub space: SearchSpace,
     /// `config.yaml` as saved with the run.
     pub config_yaml: String,
+    /// The run's best-ever rule ([`pbtnas_orchestrator::best`]): the SEARL quirk or not.
+    pub untrained_best_ever: bool,
 }
 
 impl RunData {
@@ -26,13 +30,21 @@ impl RunData {
         let space = SearchSpace::from_file(RunDir(dir).space())
             .with_context(|| format!("reading the search space of {}", dir.display()))?;
         let config_yaml = std::fs::read_to_string(RunDir(dir).config()).unwrap_or_default();
+        let untrained_best_ever =
+            RunConfig::from_file(&RunDir(dir).config()).is_ok_and(|c| c.untrained_best_ever());
         Ok(Self {
             dir: dir.to_path_buf(),
             trials,
             complete,
             space,
             config_yaml,
+            untrained_best_ever,
         })
+    }
+
+    /// The best-ever member, by the run's rule.
+    pub fn best(&self) -> Option<BestMember<'_>> {
+        best_member(&self.trials, self.untrained_best_ever)
     }
 
     /// The run's name: its directory's.

@@ -14,7 +14,7 @@ use rand_distr::{Distribution, StandardNormal};
 use crate::env::EnvError;
 use crate::render::{materials, Camera, Geom, Material, Scene, Shape};
 use crate::rewards::{tol, tolerance, Sigmoid};
-use crate::tasks::Task;
+use crate::tasks::ControlTask;
 
 /// The MuJoCo-backed task names (prefixed `dmc/` to tell them from the embedded ones).
 pub const MUJOCO_TASKS: [&str; 11] = [
@@ -205,7 +205,7 @@ fn random_quat(rng: &mut ChaCha8Rng) -> [f64; 4] {
     q
 }
 
-impl Task for MjTask {
+impl ControlTask for MjTask {
     fn ctrl_range(&self) -> Vec<(f64, f64)> {
         let m = self.m();
         arr(m.actuator_ctrlrange, 2 * m.nu as usize)

@@ -5,7 +5,7 @@
 mod common;
 
 use common::{floats, replay};
-use pbtnas_env::tasks::{task, Reacher, Task};
+use pbtnas_env::tasks::{task, ControlTask, Reacher};
 use serde_json::Value;
 
 #[test]
@@ -13,7 +13,7 @@ fn embedded_tasks_follow_mujoco_step_by_step() {
     let fx: Value = serde_json::from_str(include_str!("fixtures/dmc_trajectories.json")).unwrap();
     for case in fx["cases"].as_array().unwrap() {
         let name = case["task"].as_str().unwrap();
-        let mut t: Box<dyn Task> = if name == "reacher_easy" {
+        let mut t: Box<dyn ControlTask> = if name == "reacher_easy" {
             let xy = floats(&case["target"]);
             let mut r = Reacher::new(0.05);
             r.set_target([xy[0], xy[1]]);

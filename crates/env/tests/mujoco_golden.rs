@@ -7,7 +7,7 @@ mod common;
 
 use common::{floats, replay};
 use pbtnas_env::mujoco::{MjTask, MUJOCO_TASKS};
-use pbtnas_env::tasks::Task;
+use pbtnas_env::tasks::ControlTask;
 use pbtnas_env::{DmcEnv, Env};
 use serde_json::Value;
 

@@ -207,7 +207,7 @@ fn random_policy_returns_match_dm_control() {
 
 #[test]
 fn task_rewards_by_hand_at_known_states() {
-    use pbtnas_env::tasks::{task, Reacher, Task};
+    use pbtnas_env::tasks::{task, ControlTask, Reacher};
     let pi = std::f64::consts::PI;
     // Cartpole: upright, centred, still, no control -> every factor 1.
     let mut c = task("cartpole_swingup").unwrap();

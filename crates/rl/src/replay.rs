@@ -51,7 +51,7 @@ pub struct Batch {
 
 /// Episodes of one member or of a pool.
 #[derive(Debug, Clone)]
-pub struct Replay {
+pub struct ReplayBuffer {
     pub kind: ObsShape,
     pub stack: usize,
     pub action_dim: usize,
@@ -62,7 +62,7 @@ pub struct Replay {
     transitions: usize,
 }
 
-impl Replay {
+impl ReplayBuffer {
     pub fn new(kind: ObsShape, stack: usize, action_dim: usize, capacity: usize) -> Self {
         Self {
             kind,
@@ -269,7 +269,8 @@ impl Replay {
         .into())
     }
 
-    /// Restores the episodes written by [`Replay::to_tensors`] (an empty map gives no episodes).
+    /// Restores the episodes written by [`ReplayBuffer::to_tensors`] (an empty map gives no
+    /// episodes).
     pub fn load_tensors(&mut self, data: &WeightMap) -> Result<()> {
         let Some(index) = data.get("replay.episodes") else {
             return Ok(());

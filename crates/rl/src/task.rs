@@ -17,7 +17,7 @@ use crate::agent::{stddev, Agent, AgentSpec};
 use crate::config::{ChildReplay, ReplayMode, RlConfig};
 use crate::env::AgentEnv;
 use crate::nets::{Arch, ObsShape};
-use crate::replay::{Episode, Recorder, Replay};
+use crate::replay::{Episode, Recorder, ReplayBuffer};
 
 /// The built-in 36-gene DrQ-v2 space.
 pub const RL_SPACE: &str = include_str!("../../../configs/spaces/rl.yaml");
@@ -29,7 +29,7 @@ const EVAL: u64 = 2;
 /// A member: the agent, its own episodes, and its life's counters.
 pub struct Member {
     pub agent: Agent,
-    pub replay: Replay,
+    pub replay: ReplayBuffer,
     /// Agent steps taken (frames / action repeat): drives exploration and the stddev schedule.
     pub steps: u64,
     pub updates: u64,
@@ -43,7 +43,7 @@ pub struct RlTask {
     frame: ObsShape,
     action_dim: usize,
     /// The run's shared pool (`replay: shared`).
-    pool: Option<Mutex<Replay>>,
+    pool: Option<Mutex<ReplayBuffer>>,
     population: usize,
 }
 
@@ -68,7 +68,7 @@ impl RlTask {
         let probe = AgentEnv::new(&cfg)?;
         let (frame, action_dim) = (probe.frame_shape(), probe.action_dim());
         let pool = (cfg.replay == ReplayMode::Shared).then(|| {
-            Mutex::new(Replay::new(
+            Mutex::new(ReplayBuffer::new(
                 frame,
                 cfg.frame_stack,
                 action_dim,
@@ -142,12 +142,12 @@ impl RlTask {
         self
     }
 
-    fn empty_replay(&self) -> Replay {
+    fn empty_replay(&self) -> ReplayBuffer {
         let capacity = match self.pool {
             Some(_) => self.cfg.replay_size.div_ceil(self.population),
             None => self.cfg.replay_size,
         };
-        Replay::new(self.frame, self.cfg.frame_stack, self.action_dim, capacity)
+        ReplayBuffer::new(self.frame, self.cfg.frame_stack, self.action_dim, capacity)
     }
 
     /// Stores a finished episode in the member's buffer and, if shared, in the pool.

@@ -1,9 +1,9 @@
-//! Replay buffer: n-step returns, frame stacking, random shifts, capacity, saving.
+//! The replay buffer: n-step returns, frame stacking, random shifts, capacity, saving.
 
 use std::sync::Arc;
 
 use pbtnas_rl::obs::ObsShape;
-use pbtnas_rl::replay::{nstep_return, Episode, Recorder, Replay};
+use pbtnas_rl::replay::{nstep_return, Episode, Recorder, ReplayBuffer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -27,7 +27,7 @@ fn nstep_return_of_a_hand_made_window() {
 
 #[test]
 fn samples_are_consistent_n_step_transitions_with_stacked_frames() {
-    let mut r = Replay::new(ObsShape::State(1), 3, 2, 1000);
+    let mut r = ReplayBuffer::new(ObsShape::State(1), 3, 2, 1000);
     r.push(counting_episode(1, 10, 0.0)).unwrap();
     r.push(counting_episode(2, 4, 1.0)).unwrap();
     let (n, gamma) = (3, 0.9);
@@ -83,7 +83,7 @@ fn random_shift_is_a_bounded_replicate_padded_integer_shift() {
     for _ in 0..5 {
         rec.add(&[0.0], 0.0, &frame(0));
     }
-    let mut r = Replay::new(ObsShape::Pixels { c, h, w }, 1, 1, 100);
+    let mut r = ReplayBuffer::new(ObsShape::Pixels { c, h, w }, 1, 1, 100);
     r.push(rec.finish()).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let b = r.sample(300, 1, 0.99, pad, &mut rng).unwrap();
@@ -125,7 +125,7 @@ fn random_shift_is_a_bounded_replicate_padded_integer_shift() {
 
 #[test]
 fn capacity_evicts_oldest_episodes_and_duplicates_are_ignored() {
-    let mut r = Replay::new(ObsShape::State(1), 1, 2, 25);
+    let mut r = ReplayBuffer::new(ObsShape::State(1), 1, 2, 25);
     for id in 0..4 {
         assert!(r.push(counting_episode(id, 10, 0.0)).unwrap());
     }
@@ -135,14 +135,14 @@ fn capacity_evicts_oldest_episodes_and_duplicates_are_ignored() {
     assert!(!r.push(counting_episode(3, 10, 0.0)).unwrap());
     assert_eq!(r.len(), 20);
     // A wrong frame size is refused.
-    let mut px = Replay::new(ObsShape::Pixels { c: 3, h: 4, w: 4 }, 3, 2, 10);
+    let mut px = ReplayBuffer::new(ObsShape::Pixels { c: 3, h: 4, w: 4 }, 3, 2, 10);
     assert!(px.push(counting_episode(9, 2, 0.0)).is_err());
 }
 
 #[test]
 fn saved_replay_restores_the_same_episodes_and_stores_each_frame_once() {
     let (c, h, w) = (3, 84, 84);
-    let mut r = Replay::new(ObsShape::Pixels { c, h, w }, 3, 6, 10_000);
+    let mut r = ReplayBuffer::new(ObsShape::Pixels { c, h, w }, 3, 6, 10_000);
     for id in 0..3u64 {
         let frame = |i: usize| vec![(id as usize * 31 + i) as u8; c * h * w];
         let mut rec = Recorder::new(id, frame(0));
@@ -152,7 +152,7 @@ fn saved_replay_restores_the_same_episodes_and_stores_each_frame_once() {
         r.push(rec.finish()).unwrap();
     }
     let t = r.to_tensors().unwrap();
-    let mut back = Replay::new(ObsShape::Pixels { c, h, w }, 3, 6, 10_000);
+    let mut back = ReplayBuffer::new(ObsShape::Pixels { c, h, w }, 3, 6, 10_000);
     back.load_tensors(&t).unwrap();
     assert_eq!(back.len(), r.len());
     for (a, b) in r.episodes().zip(back.episodes()) {

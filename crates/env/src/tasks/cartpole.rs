@@ -6,7 +6,7 @@ use std::f64::consts::FRAC_PI_4;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal, Uniform};
 
-use super::Task;
+use super::ControlTask;
 use crate::physics::{self, Dof, Dynamics, Integrator, Limit, DEFAULT_SOLIMP};
 use crate::render::{materials, quat_to_mat, rot_y, z_to, Camera, Geom, Scene, Shape, IDENTITY};
 use crate::rewards::{tol, tolerance, Sigmoid};
@@ -88,7 +88,7 @@ impl Cartpole {
     }
 }
 
-impl Task for Cartpole {
+impl ControlTask for Cartpole {
     fn ctrl_range(&self) -> Vec<(f64, f64)> {
         vec![(-1.0, 1.0)]
     }

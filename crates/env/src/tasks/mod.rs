@@ -16,7 +16,7 @@ pub use pendulum::Pendulum;
 pub use reacher::Reacher;
 
 /// One control task: its physics state, how an episode starts, its reward and its scene.
-pub trait Task: Send {
+pub trait ControlTask: Send {
     /// Actuator control range per action dimension.
     fn ctrl_range(&self) -> Vec<(f64, f64)>;
     /// Sets the initial state of an episode.
@@ -29,11 +29,11 @@ pub trait Task: Send {
     fn observation(&self) -> Vec<f32>;
     /// The scene seen from the task's DrQ-v2 camera.
     fn scene(&self) -> Scene;
-    /// The current frame: the ray caster over [`Task::scene`] unless the task has its own renderer.
+    /// The current frame: the ray caster over [`ControlTask::scene`] unless the task has its own renderer.
     fn frame(&mut self, width: usize, height: usize) -> Image {
         render(&self.scene(), width, height)
     }
-    /// Which renderer [`Task::frame`] uses.
+    /// Which renderer [`ControlTask::frame`] uses.
     fn renderer(&self) -> &'static str {
         "raycast"
     }
@@ -65,7 +65,7 @@ pub const TASKS: [&str; 4] = [
 ];
 
 /// A task by name: an embedded one of [`TASKS`], or (with the `mujoco` feature) a `dmc/` one.
-pub fn task(name: &str) -> Result<Box<dyn Task>, EnvError> {
+pub fn task(name: &str) -> Result<Box<dyn ControlTask>, EnvError> {
     if name.starts_with("dmc/") {
         #[cfg(feature = "mujoco")]
         return Ok(Box::new(crate::mujoco::MjTask::new(name)?));
@@ -83,7 +83,7 @@ pub fn task(name: &str) -> Result<Box<dyn Task>, EnvError> {
 
 /// A DMC task as an [`Env`] with state observations.
 pub struct DmcEnv {
-    task: Box<dyn Task>,
+    task: Box<dyn ControlTask>,
     rng: ChaCha8Rng,
     steps: u64,
     running: bool,
@@ -95,7 +95,7 @@ impl DmcEnv {
         Ok(Self::from_task(task(name)?))
     }
 
-    fn from_task(task: Box<dyn Task>) -> Self {
+    fn from_task(task: Box<dyn ControlTask>) -> Self {
         Self {
             task,
             rng: ChaCha8Rng::seed_from_u64(0),
@@ -119,12 +119,12 @@ impl DmcEnv {
     }
 
     /// The task behind the env.
-    pub fn task(&self) -> &dyn Task {
+    pub fn task(&self) -> &dyn ControlTask {
         self.task.as_ref()
     }
 
     /// The task, mutably (to set states in tests and replays).
-    pub fn task_mut(&mut self) -> &mut dyn Task {
+    pub fn task_mut(&mut self) -> &mut dyn ControlTask {
         self.task.as_mut()
     }
 }

@@ -4,7 +4,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::Task;
+use super::ControlTask;
 use crate::physics::{self, Dof, Dynamics, Integrator};
 use crate::render::{
     materials, quat_to_mat, rot_y, rotate, z_to, Camera, Geom, Scene, Shape, IDENTITY,
@@ -62,7 +62,7 @@ impl Default for Pendulum {
     }
 }
 
-impl Task for Pendulum {
+impl ControlTask for Pendulum {
     fn ctrl_range(&self) -> Vec<(f64, f64)> {
         vec![(-1.0, 1.0)]
     }

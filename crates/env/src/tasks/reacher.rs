@@ -5,7 +5,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::Task;
+use super::ControlTask;
 use crate::physics::{self, Dof, Dynamics, Integrator, Limit, DEFAULT_SOLIMP, DEFAULT_SOLREF};
 use crate::render::{
     mat_mul, materials, rot_z, rotate, z_to, Camera, Geom, Scene, Shape, IDENTITY,
@@ -109,7 +109,7 @@ impl Reacher {
     }
 }
 
-impl Task for Reacher {
+impl ControlTask for Reacher {
     fn ctrl_range(&self) -> Vec<(f64, f64)> {
         vec![(-1.0, 1.0); 2]
     }

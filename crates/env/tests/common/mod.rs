@@ -1,6 +1,6 @@
 //! Replaying recorded dm_control trajectories (fixtures written by scripts/fixtures/dmc-*.py).
 
-use pbtnas_env::tasks::Task;
+use pbtnas_env::tasks::ControlTask;
 use serde_json::Value;
 
 pub fn floats(v: &Value) -> Vec<f64> {
@@ -20,7 +20,7 @@ fn max_diff(a: &[f64], b: &[f64]) -> f64 {
 
 /// Steps `task` (already in the case's initial state) with the recorded actions; returns the
 /// largest |difference| of positions, velocities and rewards over the trajectory.
-pub fn replay(task: &mut dyn Task, case: &Value) -> (f64, f64, f64) {
+pub fn replay(task: &mut dyn ControlTask, case: &Value) -> (f64, f64, f64) {
     let (mut dq, mut dv, mut dr) = (0f64, 0f64, 0f64);
     for (i, a) in case["actions"].as_array().unwrap().iter().enumerate() {
         task.step(&floats(a));

@@ -144,22 +144,24 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<Opti
         space_id: space.id.clone(),
         space_yaml: space.to_yaml(),
     };
+    // `requeued` and the newest generation: `Some` when resumed.
+    let start = |resumed: Option<(usize, u32)>| Event::Start {
+        run: cfg.name.clone(),
+        dir: dir.clone(),
+        population: cfg.population,
+        steps: cfg.steps,
+        space: space.name.clone(),
+        resumed: resumed.is_some(),
+        requeued: resumed.map(|(n, _)| n),
+        genes: space.len(),
+        log10_size: space.log10_size(),
+        at_generation: resumed.map_or(0, |(_, g)| g),
+    };
     match store.open_run(&info)? {
         None => {
             std::fs::write(RunDir(dir).config(), saved_cfg.to_yaml())?;
             std::fs::write(RunDir(dir).space(), &info.space_yaml)?;
-            progress.emit(&Event::Start {
-                run: cfg.name.clone(),
-                dir: dir.clone(),
-                population: cfg.population,
-                steps: cfg.steps,
-                space: space.name.clone(),
-                resumed: false,
-                requeued: None,
-                genes: space.len(),
-                log10_size: space.log10_size(),
-                at_generation: 0,
-            });
+            progress.emit(&start(None));
             if let Some(fp) = footprint {
                 progress.emit(&Event::Footprint(fp));
             }
@@ -167,18 +169,8 @@ pub fn run<T: Task>(task: &T, cfg: &RunConfig, opts: &RunOptions) -> Result<Opti
         Some(stored) => {
             check_same_run(&stored, &info, dir)?;
             let requeued = release_dead_local_workers(store)?;
-            progress.emit(&Event::Start {
-                run: cfg.name.clone(),
-                dir: dir.clone(),
-                population: cfg.population,
-                steps: cfg.steps,
-                space: space.name.clone(),
-                resumed: true,
-                requeued: Some(requeued),
-                genes: space.len(),
-                log10_size: space.log10_size(),
-                at_generation: store.latest_generation()?.unwrap_or(0),
-            });
+            let newest = store.latest_generation()?.unwrap_or(0);
+            progress.emit(&start(Some((requeued, newest))));
         }
     }
     let default_workers = default_workers(cfg, &opts.device);

@@ -9,7 +9,7 @@ use std::time::Instant;
 use pbtnas_nn::{AdamConfig, Params, PhaseTimer};
 use pbtnas_rl::agent::{is_buffer, Agent, AgentSpec};
 use pbtnas_rl::nets::{Arch, ObsShape};
-use pbtnas_rl::replay::Batch;
+use pbtnas_rl::replay_buffer::Batch;
 use rand::{Rng, SeedableRng};
 
 fn main() -> anyhow::Result<()> {

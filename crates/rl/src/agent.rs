@@ -10,7 +10,7 @@ use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::nets::{Actor, Arch, Critic, Encoder, ObsShape};
-use crate::replay::Batch;
+use crate::replay_buffer::Batch;
 
 /// Actions are clamped to `[−1 + ε, 1 − ε]` as DrQ-v2's `TruncatedNormal` does.
 const ACTION_EPS: f64 = 1e-6;

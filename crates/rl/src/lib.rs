@@ -9,7 +9,7 @@ pub mod env;
 pub mod kind;
 pub mod nets;
 pub mod obs;
-pub mod replay;
+pub mod replay_buffer;
 pub mod task;
 
 pub use agent::{Agent, AgentSpec};

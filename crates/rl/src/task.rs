@@ -17,7 +17,7 @@ use crate::agent::{stddev, Agent, AgentSpec};
 use crate::config::{ChildReplay, ReplayMode, RlConfig};
 use crate::env::AgentEnv;
 use crate::nets::{Arch, ObsShape};
-use crate::replay::{Episode, Recorder, ReplayBuffer};
+use crate::replay_buffer::{Episode, Recorder, ReplayBuffer};
 
 /// The built-in 36-gene DrQ-v2 space.
 pub const RL_SPACE: &str = include_str!("../../../configs/spaces/rl.yaml");

@@ -5,7 +5,7 @@ use candle_core::{Device, Tensor};
 use pbtnas_genome::Genome;
 use pbtnas_nn::{inherit, is_under, MemberState, ShadowRule, ShrinkPerturb, Transfer};
 use pbtnas_rl::agent::{is_buffer, stddev};
-use pbtnas_rl::replay::Batch;
+use pbtnas_rl::replay_buffer::Batch;
 use pbtnas_rl::RlTask;
 use pbtnas_task::{StepContext, Task};
 use rand::{Rng, SeedableRng};

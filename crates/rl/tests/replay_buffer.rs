@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use pbtnas_rl::obs::ObsShape;
-use pbtnas_rl::replay::{nstep_return, Episode, Recorder, ReplayBuffer};
+use pbtnas_rl::replay_buffer::{nstep_return, Episode, Recorder, ReplayBuffer};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 

@@ -7,27 +7,22 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use pbtnas_genome::SearchSpace;
-use pbtnas_nn::MemberState;
 use pbtnas_orchestrator::best::{best_member, BestMember};
-use pbtnas_orchestrator::checkpoints::Checkpoints;
 use pbtnas_orchestrator::progress::CountReporter;
 use pbtnas_orchestrator::run_dir::RunDir;
-use pbtnas_orchestrator::start_state::start_state;
-use pbtnas_orchestrator::{status, RunConfig};
+use pbtnas_orchestrator::status;
 use pbtnas_task::{EvalArgs, EvalMember, StepProgress};
 
-use crate::tasks;
+use crate::{best_model, tasks};
 
 pub fn run(run_dir: &Path, args: &EvalArgs, device: &str) -> Result<()> {
-    let mut cfg = RunConfig::from_file(&RunDir(run_dir).config())
-        .with_context(|| format!("{} is not a run directory", run_dir.display()))?;
+    let cfg = RunDir(run_dir).saved_config(&[])?;
     let kind = tasks::kind_of(&cfg)?;
     let (trials, _) = status::load(run_dir)?;
     let best = best_member(&trials, cfg.untrained_best_ever())
         .context("the run has no evaluated member yet")?;
     let device = pbtnas_nn::parse_device(device)?;
-    cfg.space = Some(RunDir(run_dir).space());
-    let state = model_state(run_dir, &cfg, best, &device)?;
+    let state = best_model::state(run_dir, &cfg, best, &device)?;
     let t = best.trial();
     let untrained = matches!(best, BestMember::Untrained { .. });
     let (g, slot) = (t.spec.generation + 1, t.spec.slot);
@@ -68,31 +63,4 @@ pub fn run(run_dir: &Path, args: &EvalArgs, device: &str) -> Result<()> {
         file.display()
     );
     Ok(())
-}
-
-/// The model of a run's best-ever member `best`, on the CPU: a trained step's checkpoint, or (the
-/// SEARL quirk) an untrained child's start state, rebuilt from its step's inputs by the run's
-/// task. `pbtnas eval` evaluates it and `pbtnas export` writes it. `cfg.space` names the run's
-/// saved space.
-pub fn model_state(
-    run_dir: &Path,
-    cfg: &RunConfig,
-    best: BestMember,
-    device: &candle_core::Device,
-) -> Result<MemberState> {
-    let ckpts = Checkpoints::open(cfg.checkpoints.location.as_deref(), run_dir)?;
-    let read = |sha: &str| -> Result<MemberState> {
-        Ok(pbtnas_nn::checkpoint::decode(&ckpts.get(sha)?, &candle_core::Device::Cpu)?.0)
-    };
-    match best {
-        BestMember::Trained(t) => read(
-            t.ckpt
-                .as_deref()
-                .context("the best member has no checkpoint")?,
-        ),
-        BestMember::Untrained { child, .. } => {
-            let task = tasks::build(tasks::kind_of(cfg)?, cfg, device)?;
-            start_state(&task, &child.spec, &read)
-        }
-    }
 }

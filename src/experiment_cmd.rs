@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use pbtnas_orchestrator::best::best_trial;
 use pbtnas_orchestrator::experiment::{Experiment, PlannedRun};
 use pbtnas_orchestrator::progress::human_duration;
+use pbtnas_orchestrator::runner::waits_on_others;
 use pbtnas_orchestrator::store::TrialStatus;
 use pbtnas_orchestrator::{status, RunConfig};
 
@@ -17,11 +18,12 @@ pub fn exp_dir(exp: &Experiment, given: Option<PathBuf>) -> PathBuf {
 }
 
 /// Trains every run of the experiment that is not complete; a run that fails is reported and
-/// the others go on. `launch` trains (or resumes) one run.
+/// the others go on. `launch` trains (or resumes) one run and says whether it completed (it may
+/// yield at a barrier).
 pub fn run(
     file: &Path,
     dir: Option<PathBuf>,
-    launch: impl Fn(&RunConfig, &Path) -> Result<()>,
+    launch: impl Fn(&RunConfig, &Path) -> Result<bool>,
 ) -> Result<()> {
     let exp = Experiment::from_file(file)?;
     let dir = exp_dir(&exp, dir);
@@ -33,7 +35,7 @@ pub fn run(
 /// same order as `experiment run` and joins the first one not complete (the run's store leases
 /// its member-steps between the processes); where a run's generation waits on other processes'
 /// last steps, it goes on to the next run. Any number of them share the grid.
-pub fn worker(dir: &Path, launch: impl Fn(&RunConfig, &Path) -> Result<()>) -> Result<()> {
+pub fn worker(dir: &Path, launch: impl Fn(&RunConfig, &Path) -> Result<bool>) -> Result<()> {
     let exp = Experiment::load_saved(dir)?;
     serve(&exp, dir, launch)
 }
@@ -41,7 +43,7 @@ pub fn worker(dir: &Path, launch: impl Fn(&RunConfig, &Path) -> Result<()>) -> R
 fn serve(
     exp: &Experiment,
     dir: &Path,
-    launch: impl Fn(&RunConfig, &Path) -> Result<()>,
+    launch: impl Fn(&RunConfig, &Path) -> Result<bool>,
 ) -> Result<()> {
     let runs = exp.runs(dir);
     let mut failed = Vec::new();
@@ -109,21 +111,21 @@ enum Train {
 fn train(
     r: &PlannedRun,
     exp: &Experiment,
-    launch: &impl Fn(&RunConfig, &Path) -> Result<()>,
+    launch: &impl Fn(&RunConfig, &Path) -> Result<bool>,
 ) -> Result<Train> {
-    let state = || -> Option<(bool, bool)> {
-        let (trials, complete) = status::load(&r.dir).ok()?;
-        Some((complete, status::waits_on_others(&trials)))
+    let before = match r.dir.exists() {
+        true => status::load(&r.dir)
+            .ok()
+            .map(|(trials, complete)| (complete, waits_on_others(&trials))),
+        false => None,
     };
-    let before = if r.dir.exists() { state() } else { None };
     match before {
         Some((true, _)) => {}
         Some((false, true)) => return Ok(Train::Waiting { launched: false }),
         _ => {
             let cfg = RunConfig::from_file_with(&r.config, &r.overrides)?;
             println!("== {} seed {} in {}", r.entry, r.seed, r.dir.display());
-            launch(&cfg, &r.dir)?;
-            if !state().is_some_and(|(complete, _)| complete) {
+            if !launch(&cfg, &r.dir)? {
                 return Ok(Train::Waiting { launched: true });
             }
         }

@@ -10,6 +10,7 @@ use pbtnas_orchestrator::run_dir::RunDir;
 use pbtnas_orchestrator::runner::GenerationHook;
 use pbtnas_orchestrator::{status, RunConfig, RunOptions, RunSummary};
 
+mod best_model;
 mod eval_cmd;
 mod experiment_cmd;
 mod metrics_cmd;
@@ -340,11 +341,7 @@ fn real_main() -> Result<()> {
             launch: how,
         } => {
             let (cfg, run_dir) = match (config, resume) {
-                (_, Some(dir)) => {
-                    let mut cfg = RunConfig::from_file_with(&RunDir(&dir).config(), &overrides)?;
-                    cfg.space = Some(RunDir(&dir).space());
-                    (cfg, dir)
-                }
+                (_, Some(dir)) => (RunDir(&dir).saved_config(&overrides)?, dir),
                 (config, None) => {
                     let cfg = match config {
                         Some(path) => RunConfig::from_file_with(&path, &overrides)?,
@@ -369,7 +366,7 @@ fn real_main() -> Result<()> {
                 return experiment_cmd::worker(&run_dir, |cfg, dir| {
                     let mut cfg = cfg.clone();
                     cfg.workers = workers.or(cfg.workers);
-                    launch(&cfg, dir, &how, true).map(drop)
+                    launch(&cfg, dir, &how, true).map(|s| s.is_some())
                 });
             }
             if let Some(name) = &run {
@@ -380,9 +377,7 @@ fn real_main() -> Result<()> {
                     pbtnas_orchestrator::store::join_run(&run_dir, &url, name)?;
                 }
             }
-            let mut cfg = RunConfig::from_file_with(&RunDir(&run_dir).config(), &[])
-                .with_context(|| format!("{} is not a run directory", run_dir.display()))?;
-            cfg.space = Some(RunDir(&run_dir).space());
+            let mut cfg = RunDir(&run_dir).saved_config(&[])?;
             cfg.workers = workers;
             launch(&cfg, &run_dir, &how, false).map(drop)
         }
@@ -439,7 +434,8 @@ fn real_main() -> Result<()> {
                     println!("\x1b[2J\x1b[H{}", run_dir.display());
                 }
                 let steps = status::planned_steps(&run_dir);
-                let untrained = RunConfig::from_file(&RunDir(&run_dir).config())
+                let untrained = RunDir(&run_dir)
+                    .saved_config(&[])
                     .is_ok_and(|c| c.untrained_best_ever());
                 print!("{}", status::table(&trials, complete, steps, untrained));
             }
@@ -468,7 +464,7 @@ fn real_main() -> Result<()> {
                 exp_dir,
                 launch: how,
             } => experiment_cmd::run(&file, exp_dir, |cfg, dir| {
-                launch(cfg, dir, &how, true).map(drop)
+                launch(cfg, dir, &how, true).map(|s| s.is_some())
             }),
             ExperimentCommand::Status { exp_dir } => experiment_cmd::print_status(&exp_dir),
             ExperimentCommand::Report {
@@ -504,9 +500,8 @@ fn real_main() -> Result<()> {
             let member = run
                 .best()
                 .with_context(|| format!("{} has no finished member yet", run.name()))?;
-            let mut cfg = RunConfig::from_file(&RunDir(&run_dir).config())?;
-            cfg.space = Some(RunDir(&run_dir).space());
-            let state = eval_cmd::model_state(&run_dir, &cfg, member, &candle_core::Device::Cpu)?;
+            let cfg = RunDir(&run_dir).saved_config(&[])?;
+            let state = best_model::state(&run_dir, &cfg, member, &candle_core::Device::Cpu)?;
             let out = out.unwrap_or_else(|| run_dir.join("export"));
             for f in pbtnas_report::best::export_best(&run, member, state, &out)? {
                 println!("wrote {}", f.display());

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
 use pbtnas_orchestrator::config::ExploitSchedule;
 use pbtnas_orchestrator::run_dir::RunDir;
 use pbtnas_orchestrator::strategy::replay::Replay;
@@ -55,11 +55,9 @@ pub fn run(
             .map(|t| t.spec.plan.genome.to_string())
             .collect()
     };
-    let mut cfg = RunConfig::from_file_with(&RunDir(run_dir).config(), &[])
-        .context("reading the run's config")?;
+    let mut cfg = RunDir(run_dir).saved_config(&[])?;
     let suffix = if final_only { "-final" } else { "" };
     cfg.name = format!("{}-replay-{id}{suffix}", cfg.name);
-    cfg.space = Some(RunDir(run_dir).space());
     cfg.population = 1;
     cfg.steps = steps;
     cfg.workers = None;

@@ -4,6 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
+use anyhow::{Context, Result};
+
+use crate::config::RunConfig;
+
 /// A run directory.
 #[derive(Debug, Clone, Copy)]
 pub struct RunDir<'a>(pub &'a Path);
@@ -34,5 +38,14 @@ impl RunDir<'_> {
 
     pub fn artifacts(&self) -> PathBuf {
         self.0.join(Self::ARTIFACTS)
+    }
+
+    /// The run's saved config with `overrides` (`--set`), over its saved space: what every
+    /// command that continues or reads a run starts from.
+    pub fn saved_config(&self, overrides: &[String]) -> Result<RunConfig> {
+        let mut cfg = RunConfig::from_file_with(&self.config(), overrides)
+            .with_context(|| format!("{} is not a run directory", self.0.display()))?;
+        cfg.space = Some(self.space());
+        Ok(cfg)
     }
 }

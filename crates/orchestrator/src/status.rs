@@ -18,32 +18,6 @@ pub fn load(run_dir: &Path) -> Result<(Vec<Trial>, bool)> {
     Ok((store.all_trials()?, store.is_complete()?))
 }
 
-/// Whether a run's newest generation has nothing a joining worker could do: no pending step, no
-/// lapsed lease, no dead local worker's step, and not finished (so nothing to plan). Its steps
-/// left are other live workers': an experiment's worker trains another run meanwhile.
-pub fn waits_on_others(trials: &[Trial]) -> bool {
-    let now = crate::store::unix_now();
-    let Some(g) = trials.iter().map(|t| t.spec.generation).max() else {
-        return false;
-    };
-    let newest = trials.iter().filter(|t| t.spec.generation == g);
-    let mut running = false;
-    for t in newest {
-        match t.status {
-            TrialStatus::Pending => return false,
-            TrialStatus::Running => {
-                let lapsed = t.lease_until.is_none_or(|until| until < now);
-                if lapsed || t.worker.as_deref().is_some_and(crate::runner::is_dead_here) {
-                    return false;
-                }
-                running = true;
-            }
-            TrialStatus::Done | TrialStatus::Failed => {}
-        }
-    }
-    running
-}
-
 fn status_word(t: &Trial) -> &'static str {
     match t.status {
         TrialStatus::Pending => "pending",

@@ -31,7 +31,7 @@ impl RunData {
             .with_context(|| format!("reading the search space of {}", dir.display()))?;
         let config_yaml = std::fs::read_to_string(RunDir(dir).config()).unwrap_or_default();
         let untrained_best_ever =
-            RunConfig::from_file(&RunDir(dir).config()).is_ok_and(|c| c.untrained_best_ever());
+            RunConfig::from_yaml(&config_yaml).is_ok_and(|c| c.untrained_best_ever());
         Ok(Self {
             dir: dir.to_path_buf(),
             trials,

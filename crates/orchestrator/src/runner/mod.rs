@@ -35,9 +35,8 @@ mod workers;
 
 use identity::check_same_run;
 pub use repair::REPAIR_EVENT;
-pub use workers::hostname;
-pub(crate) use workers::is_dead_here;
 use workers::{default_workers, release_dead_local_workers, worker_id};
+pub use workers::{hostname, waits_on_others};
 
 /// Seed purposes (the first element of every derived seed path).
 pub(crate) mod purpose {

@@ -1,12 +1,12 @@
-//! Worker ids (`host:pid:thread`), dead workers of this host, and how many members a process
-//! trains at once.
+//! Worker ids (`host:pid:thread`), dead workers of this host, whether a run has work for a
+//! joining worker, and how many members a process trains at once.
 
 use std::path::Path;
 
 use anyhow::Result;
 
 use crate::config::RunConfig;
-use crate::store::{Store, TrialStatus};
+use crate::store::{Store, Trial, TrialStatus};
 
 /// This host's name, as worker ids carry it.
 pub fn hostname() -> String {
@@ -28,13 +28,39 @@ pub(super) fn is_this_process(worker: &str) -> bool {
 }
 
 /// Whether a worker id names a process of this host that no longer exists.
-pub(crate) fn is_dead_here(worker: &str) -> bool {
+fn is_dead_here(worker: &str) -> bool {
     let mut parts = worker.rsplitn(3, ':');
     let (_, pid, host) = (parts.next(), parts.next(), parts.next());
     host == Some(hostname().as_str())
         && pid
             .and_then(|p| p.parse::<u32>().ok())
             .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+}
+
+/// Whether a run's newest generation has nothing a joining worker could do: no pending step, no
+/// lapsed lease, no dead local worker's step, and not finished (so nothing to plan). Its steps
+/// left are other live workers': an experiment's worker trains another run meanwhile.
+pub fn waits_on_others(trials: &[Trial]) -> bool {
+    let now = crate::store::unix_now();
+    let Some(g) = trials.iter().map(|t| t.spec.generation).max() else {
+        return false;
+    };
+    let newest = trials.iter().filter(|t| t.spec.generation == g);
+    let mut running = false;
+    for t in newest {
+        match t.status {
+            TrialStatus::Pending => return false,
+            TrialStatus::Running => {
+                let lapsed = t.lease_until.is_none_or(|until| until < now);
+                if lapsed || t.worker.as_deref().is_some_and(is_dead_here) {
+                    return false;
+                }
+                running = true;
+            }
+            TrialStatus::Done | TrialStatus::Failed => {}
+        }
+    }
+    running
 }
 
 /// Makes the steps that dead processes of this host were training pending again at once

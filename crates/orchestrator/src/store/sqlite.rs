@@ -9,7 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use super::rules::{
     after_error, lease, schema, status_str, Lease, Schema, TrialRow, TRIAL_COLUMNS,
 };
-use super::{NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus};
+use super::{unix_now as now, NewTrial, Outcome, RunInfo, Store, Trial, TrialStatus};
 
 /// Version 2 added leases (`worker`, `lease_until`), version 3 the running step's `phase`;
 /// older stores are migrated on open.
@@ -53,8 +53,6 @@ CREATE TABLE IF NOT EXISTS events (
 pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
-
-use super::unix_now as now;
 
 fn trial_from_row(row: &Row) -> Result<Trial> {
     TrialRow {
